@@ -1,0 +1,151 @@
+#include "addresses.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <string>
+
+#include "errors.h"
+
+namespace asynchat {
+namespace {
+
+// Numeric hosts are parsed directly; a name is resolved with getaddrinfo, which blocks, as
+// Python's socket calls do.
+void ResolveHost(Napi::Env env, int family, const std::string& host, void* out) {
+  if (host.empty()) {
+    if (family == AF_INET)
+      static_cast<in_addr*>(out)->s_addr = htonl(INADDR_ANY);
+    else
+      *static_cast<in6_addr*>(out) = in6addr_any;
+    return;
+  }
+  if (host == "localhost") {
+    if (family == AF_INET)
+      static_cast<in_addr*>(out)->s_addr = htonl(INADDR_LOOPBACK);
+    else
+      *static_cast<in6_addr*>(out) = in6addr_loopback;
+    return;
+  }
+  if (inet_pton(family, host.c_str(), out) == 1) return;
+  addrinfo hints = {};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || res == nullptr) {
+    Napi::Error err = Napi::Error::New(env, "ENOTFOUND: cannot resolve " + host + ": " +
+                                                gai_strerror(rc));
+    err.Set("code", "ENOTFOUND");
+    err.Set("syscall", "getaddrinfo");
+    err.Set("hostname", host);
+    throw err;
+  }
+  if (family == AF_INET)
+    *static_cast<in_addr*>(out) = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+  else
+    *static_cast<in6_addr*>(out) = reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr;
+  freeaddrinfo(res);
+}
+
+uint16_t ParsePort(const Napi::Value& v) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), "port must be a number");
+  double port = v.As<Napi::Number>().DoubleValue();
+  if (!(port >= 0 && port <= 65535) || port != static_cast<int>(port))
+    throw Napi::RangeError::New(v.Env(), "port must be an integer from 0 to 65535");
+  return static_cast<uint16_t>(port);
+}
+
+}  // namespace
+
+socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
+                       sockaddr_storage* out) {
+  Napi::Env env = info.Env();
+  std::memset(out, 0, sizeof(*out));
+  if (family == AF_UNIX) {
+    if (!info[first].IsString()) throw Napi::TypeError::New(env, "AF_UNIX address must be a path string");
+    std::string path = info[first].As<Napi::String>().Utf8Value();
+    auto* sun = reinterpret_cast<sockaddr_un*>(out);
+    if (path.empty() || path.size() >= sizeof(sun->sun_path))
+      throw SystemError(env, ENAMETOOLONG, "bind", path);
+    sun->sun_family = AF_UNIX;
+    std::memcpy(sun->sun_path, path.data(), path.size());
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
+                                  (path[0] == '\0' ? 0 : 1));
+  }
+  if (!info[first].IsString()) throw Napi::TypeError::New(env, "host must be a string");
+  std::string host = info[first].As<Napi::String>().Utf8Value();
+  uint16_t port = ParsePort(info[first + 1]);
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(out);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    ResolveHost(env, AF_INET, host, &sin->sin_addr);
+    return sizeof(sockaddr_in);
+  }
+  if (family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(out);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    if (info[first + 2].IsNumber()) sin6->sin6_flowinfo = htonl(info[first + 2].As<Napi::Number>().Uint32Value());
+    if (info[first + 3].IsNumber()) sin6->sin6_scope_id = info[first + 3].As<Napi::Number>().Uint32Value();
+    ResolveHost(env, AF_INET6, host, &sin6->sin6_addr);
+    return sizeof(sockaddr_in6);
+  }
+  throw SystemError(env, EAFNOSUPPORT, "address");
+}
+
+Napi::Array AddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len) {
+  Napi::Array result = Napi::Array::New(env);
+  result.Set(0u, Napi::Number::New(env, addr.ss_family));
+  char host[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+    result.Set(1u, Napi::String::New(env, host));
+    result.Set(2u, Napi::Number::New(env, ntohs(sin->sin_port)));
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+    result.Set(1u, Napi::String::New(env, host));
+    result.Set(2u, Napi::Number::New(env, ntohs(sin6->sin6_port)));
+    result.Set(3u, Napi::Number::New(env, ntohl(sin6->sin6_flowinfo)));
+    result.Set(4u, Napi::Number::New(env, sin6->sin6_scope_id));
+  } else if (addr.ss_family == AF_UNIX) {
+    const auto* sun = reinterpret_cast<const sockaddr_un*>(&addr);
+    size_t path_len = 0;
+    if (len > offsetof(sockaddr_un, sun_path)) {
+      path_len = len - offsetof(sockaddr_un, sun_path);
+      // A filesystem path is NUL-terminated; an abstract one (leading NUL) is not.
+      if (path_len > 0 && sun->sun_path[0] != '\0') path_len = strnlen(sun->sun_path, path_len);
+    }
+    result.Set(1u, Napi::String::New(env, sun->sun_path, path_len));
+  }
+  return result;
+}
+
+std::string DescribeAddress(const sockaddr_storage& addr, socklen_t len) {
+  char host[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+    return std::string(host) + ":" + std::to_string(ntohs(sin->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port));
+  }
+  if (addr.ss_family == AF_UNIX && len > offsetof(sockaddr_un, sun_path)) {
+    const auto* sun = reinterpret_cast<const sockaddr_un*>(&addr);
+    size_t n = len - offsetof(sockaddr_un, sun_path);
+    if (sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
+    return std::string(sun->sun_path, n);
+  }
+  return "";
+}
+
+}  // namespace asynchat

@@ -1,0 +1,20 @@
+// Socket addresses between Python's shapes (as src/socket.ts passes them) and sockaddr.
+//   AF_INET:  (host, port)                     host "" = any, "localhost" = loopback
+//   AF_INET6: (host, port, flowinfo, scope_id)
+//   AF_UNIX:  (path)                           a leading NUL is Linux's abstract namespace
+#pragma once
+
+#include <napi.h>
+#include <sys/socket.h>
+
+namespace asynchat {
+
+// Reads the address from info[first..] for `family`; throws a TypeError or a system error.
+socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
+                       sockaddr_storage* out);
+// [family, host, port, flowinfo, scope_id] for IP, [family, path] for AF_UNIX.
+Napi::Array AddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len);
+// "127.0.0.1:80", "[::1]:80" or the path, for error messages.
+std::string DescribeAddress(const sockaddr_storage& addr, socklen_t len);
+
+}  // namespace asynchat

@@ -1,0 +1,111 @@
+// kqueue backend (macOS, the BSDs; on Linux only against an emulation library, see the
+// README). kqueue watches reads and writes as two filters; both are registered without
+// EV_CLEAR, which makes them level-triggered like epoll and poll(2).
+#if defined(ASYNCHAT_HAVE_KQUEUE)
+
+#include <sys/types.h>
+#include <sys/event.h>
+#include <sys/time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "poller.h"
+
+namespace asynchat {
+namespace {
+
+class KqueuePoller final : public Poller {
+ public:
+  explicit KqueuePoller(int kq) : kq_(kq) {}
+  ~KqueuePoller() override { close(kq_); }
+
+  const char* name() const override { return "kqueue"; }
+  int fd() const override { return kq_; }
+
+  int set(int fd, uint32_t from, uint32_t to) override {
+    // kqueue has no filter for out-of-band data alone (kPri is reported through reads), so
+    // only the read and write bits decide which filters exist.
+    struct kevent changes[2];
+    int n = 0;
+    bool had_read = from & (kRead | kPri), want_read = to & (kRead | kPri);
+    bool had_write = from & kWrite, want_write = to & kWrite;
+    if (had_read != want_read)
+      EV_SET(&changes[n++], fd, EVFILT_READ, want_read ? EV_ADD : EV_DELETE, 0, 0, nullptr);
+    if (had_write != want_write)
+      EV_SET(&changes[n++], fd, EVFILT_WRITE, want_write ? EV_ADD : EV_DELETE, 0, 0, nullptr);
+    if (n == 0) return 0;
+    struct timespec zero = {0, 0};
+    if (kevent(kq_, changes, n, nullptr, 0, &zero) == 0) return 0;
+    int err = errno;
+    // Deleting a filter the kernel already dropped (the fd was closed) is not an error.
+    if (to == 0 && (err == ENOENT || err == EBADF)) return 0;
+    return err;
+  }
+
+  int wait(int timeout_ms, PollEvent* out, int max) override {
+    if (scratch_.size() < static_cast<size_t>(max)) scratch_.resize(max);
+    struct timespec ts, *tsp = nullptr;
+    if (timeout_ms >= 0) {
+      ts.tv_sec = timeout_ms / 1000;
+      ts.tv_nsec = (timeout_ms % 1000) * 1000000L;
+      tsp = &ts;
+    }
+    int got = kevent(kq_, nullptr, 0, scratch_.data(), max, tsp);
+    if (got < 0) return -errno;
+    // One fd can come back twice (a read and a write event): merge them, so JavaScript sees
+    // one event per fd per batch as with the other backends.
+    int n = 0;
+    for (int i = 0; i < got; i++) {
+      const struct kevent& kev = scratch_[i];
+      uint32_t bits = 0;
+      if (kev.flags & EV_ERROR) {
+        bits = kErr;
+      } else if (kev.filter == EVFILT_READ) {
+        bits = kRead;
+        if ((kev.flags & EV_EOF) && kev.fflags != 0) bits |= kErr;
+      } else if (kev.filter == EVFILT_WRITE) {
+        bits = kWrite;
+        if (kev.flags & EV_EOF) bits |= kHup;
+      }
+      int fd = static_cast<int>(kev.ident);
+      // The two events of one fd come back close together: look back a few slots only.
+      int j = n - 1;
+      while (j >= 0 && j >= n - 8 && out[j].fd != fd) j--;
+      if (j >= 0 && j >= n - 8) {
+        out[j].events |= bits;
+      } else {
+        out[n].fd = fd;
+        out[n].events = bits;
+        n++;
+      }
+    }
+    return n;
+  }
+
+ private:
+  int kq_;
+  std::vector<struct kevent> scratch_;
+};
+
+}  // namespace
+
+std::unique_ptr<Poller> CreateKqueuePoller(int* err) {
+  int kq = kqueue();
+  if (kq < 0) {
+    *err = errno;
+    return nullptr;
+  }
+  if (fcntl(kq, F_SETFD, FD_CLOEXEC) != 0) {
+    *err = errno;
+    close(kq);
+    return nullptr;
+  }
+  return std::unique_ptr<Poller>(new KqueuePoller(kq));
+}
+
+}  // namespace asynchat
+
+#endif  // ASYNCHAT_HAVE_KQUEUE

@@ -1,0 +1,84 @@
+// The reactor: a poller plus what every backend needs once.
+//
+// - Interest as state. The wanted mask of each fd is cached; setInterest only records it, and
+//   the change reaches the kernel just before the next wait, as libuv does, so an fd whose
+//   interest flips and flips back within one batch costs no syscall at all.
+// - One crossing per batch. Events are written as (fd, bits) pairs into an Int32Array that
+//   JavaScript allocated once; in blocking mode wait() returns their count, in attached mode
+//   the reactor calls one JavaScript function per batch.
+// - Attached mode. The backend's own fd (epoll, kqueue) is watched by one uv_poll_t in Node's
+//   loop; when it fires, the reactor drains with a zero timeout. The poll(2) backend has no
+//   such fd, so there each watched fd gets a uv_poll_t that only wakes the reactor, which then
+//   asks poll(2) with a zero timeout: the events are still poll(2)'s.
+// - Files that epoll refuses (EPERM: regular files) are always ready, as poll(2) says they are.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "addon_state.h"
+#include "poller.h"
+
+namespace asynchat {
+
+class Reactor : public Napi::ObjectWrap<Reactor> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Reactor(const Napi::CallbackInfo& info);
+  ~Reactor() override;
+  // Releases the poller and Node's handles; safe to call twice. Called by close() and when
+  // the environment is torn down.
+  void Shutdown();
+
+ private:
+  struct Attachment;
+
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+  Napi::Value SetInterest(const Napi::CallbackInfo& info);
+  Napi::Value GetInterest(const Napi::CallbackInfo& info);
+  Napi::Value Remove(const Napi::CallbackInfo& info);
+  Napi::Value Wait(const Napi::CallbackInfo& info);
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  void CheckOpen(Napi::Env env) const;
+  void Grow(int fd);
+  void Want(int fd, uint32_t mask);
+  // Applies deferred interest changes. An fd the kernel refuses is reported as an event
+  // (kNval or kErr) in the next batch instead of throwing from the middle of a wait.
+  void Flush();
+  // Flush, wait up to timeout_ms, add always-ready fds; returns the number of events written.
+  int Poll(int timeout_ms);
+  bool HasAlwaysReadyInterest() const;
+
+  // Attached mode.
+  void Drain();
+  void SyncWakeHandle(int fd);
+  void StopAttachment();
+  static void OnBackendReady(uv_poll_t* handle, int status, int events);
+  static void OnFdHint(uv_poll_t* handle, int status, int events);
+  static void OnPrepare(uv_prepare_t* handle);
+  static void OnCheck(uv_check_t* handle);
+
+  AddonState* state_;
+  Napi::Env env_;
+  std::unique_ptr<Poller> poller_;
+  std::vector<uint8_t> wanted_;      // what JavaScript asked for, per fd
+  std::vector<uint8_t> registered_;  // what the kernel has, per fd
+  std::vector<uint8_t> flags_;       // kDirty, kAlwaysReady
+  std::vector<int> dirty_;
+  std::vector<int> always_ready_;
+  std::vector<PollEvent> failures_;  // interest changes the kernel refused, to report
+  Napi::Reference<Napi::Int32Array> events_ref_;
+  PollEvent* events_ = nullptr;
+  int capacity_ = 0;
+  Attachment* attachment_ = nullptr;
+};
+
+}  // namespace asynchat

@@ -1,0 +1,48 @@
+// Errors with stable codes. System errors look like Node's own (code, errno, syscall); the
+// library's own errors carry ERR_ASYNCHAT_* codes.
+import os from 'node:os';
+import util from 'node:util';
+
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+const errnoNumbers = os.constants.errno as Record<string, number>;
+let messages: Map<number, [string, string]> | undefined;
+
+/** Node's errno (negative) for a name, or 0 when the platform has no such errno. */
+export function errnoOf(code: string): number {
+  const n = errnoNumbers[code];
+  return n === undefined ? 0 : -n;
+}
+
+/** The platform's message for an errno name: Python's os.strerror, by name. */
+export function strerror(code: string): string {
+  messages ??= util.getSystemErrorMap();
+  return messages.get(errnoOf(code))?.[1] ?? `unknown error ${code}`;
+}
+
+export function systemError(code: string, syscall: string, detail?: string): SystemError {
+  const err = new Error(`${code}: ${strerror(code)}, ${syscall}${detail ? ` ${detail}` : ''}`) as SystemError;
+  err.code = code;
+  err.errno = errnoOf(code);
+  err.syscall = syscall;
+  return err;
+}
+
+export function isSystemError(err: unknown, ...codes: string[]): err is SystemError {
+  return err instanceof Error && typeof (err as SystemError).code === 'string' &&
+    (codes.length === 0 || codes.includes((err as SystemError).code));
+}
+
+/** An error of this library, with a stable ERR_ASYNCHAT_* code. */
+export class AsynchatError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'AsynchatError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,5 @@
+// asynchat: Python's asyncore and asynchat for Node.js, on a native reactor.
+export * from './socket';
+export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
+export { native, addonPath, type NativeStats } from './native';
+export { stats, resetStats, backends, defaultBackend } from './reactor';
