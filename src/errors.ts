@@ -18,10 +18,21 @@ export function errnoOf(code: string): number {
   return n === undefined ? 0 : -n;
 }
 
+// Names that Node's error map (libuv's table) lacks; EINPROGRESS is the one a non-blocking
+// connect raises.
+const extraMessages: Record<string, string> = {
+  EINPROGRESS: 'operation now in progress',
+  EWOULDBLOCK: 'resource temporarily unavailable',
+  EOPNOTSUPP: 'operation not supported',
+  ENETRESET: 'network dropped connection on reset',
+  EDQUOT: 'disk quota exceeded',
+  ESTALE: 'stale file handle',
+};
+
 /** The platform's message for an errno name: Python's os.strerror, by name. */
 export function strerror(code: string): string {
   messages ??= util.getSystemErrorMap();
-  return messages.get(errnoOf(code))?.[1] ?? `unknown error ${code}`;
+  return messages.get(errnoOf(code))?.[1] ?? extraMessages[code] ?? `unknown error ${code}`;
 }
 
 export function systemError(code: string, syscall: string, detail?: string): SystemError {
@@ -45,4 +56,25 @@ export class AsynchatError extends Error {
     this.name = 'AsynchatError';
     this.code = code;
   }
+}
+
+/**
+ * Raise it from a handler to leave loop() (or reject loopAsync()) at once: with Python's
+ * KeyboardInterrupt and SystemExit, the only exception that dispatch does not route to
+ * handleError.
+ */
+export class ExitNow extends Error {
+  constructor(message = 'ExitNow') {
+    super(message);
+    this.name = 'ExitNow';
+  }
+}
+
+/** Errnos that mean the peer is gone: dispatch turns them into handleClose, silently. */
+export const DISCONNECTED: ReadonlySet<string> = new Set([
+  'ECONNRESET', 'ENOTCONN', 'ESHUTDOWN', 'ECONNABORTED', 'EPIPE', 'EBADF',
+]);
+
+export function isDisconnect(err: unknown): boolean {
+  return isSystemError(err) && DISCONNECTED.has(err.code);
 }

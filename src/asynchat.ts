@@ -1,0 +1,257 @@
+// Python's asynchat.async_chat on the native reactor.
+//
+// Input: each read lands in a slab that is never rewritten, so the records handed to
+// collectIncomingData are views, not copies, and stay valid for as long as the user keeps
+// them; the InputSplitter finds all the records of a read with one native scan.
+// Output: push() only queues (a copy); everything pushed while a batch of events is handled
+// is written at the end of the batch with one writev per channel ("cork by default"), and
+// writable interest is asked for only while data remains.
+import { Dispatcher, socketMap } from './dispatcher';
+import type { SocketMap } from './engine';
+import { registerLibraryInterest } from './engine';
+import { isSystemError } from './errors';
+import { native } from './native';
+import { OutputQueue, SimpleProducer, type Producer } from './output-queue';
+import type { Socket } from './socket';
+import { InputSplitter, findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
+
+export { SimpleProducer, findPrefixAtEnd, type Producer, type Terminator };
+
+const MiB = 1024 * 1024;
+// A slab receives many reads back to back; a new one is started when the rest of the current
+// one cannot take a full read. The old one lives on only while records point into it.
+const SLAB_SIZE = 256 * 1024;
+const DISCONNECTED_WRITE: ReadonlySet<string> = new Set([
+  'ECONNRESET', 'ENOTCONN', 'ESHUTDOWN', 'ECONNABORTED', 'EPIPE', 'EBADF',
+]);
+
+export class AsyncChat extends Dispatcher {
+  /** Bytes asked for by each read (Python's ac_in_buffer_size). */
+  acInBufferSize = 65536;
+  /** Largest write slice (Python's ac_out_buffer_size); writes are gathered up to 16 of these. */
+  acOutBufferSize = 65536;
+  /** Strings pushed are encoded with this. */
+  encoding: BufferEncoding = 'utf8';
+  /**
+   * Most bytes collected while a byte terminator has not been found; past it, handleError gets
+   * an error with code 'ERR_ASYNCHAT_INPUT_TOO_LARGE' (closing the channel by default).
+   */
+  maxInputBuffered = 4 * MiB;
+  /** While more than this is queued for output, the peer is not read from (until half drained). */
+  outputHighWater = 4 * MiB;
+  /** The current terminator: a Buffer, a byte count (counting down), or null. */
+  terminator: Terminator = null;
+  /** Collected by keepIncomingData(), joined by getData(). */
+  incoming: Buffer[] = [];
+
+  private readonly splitter: InputSplitter;
+  private readonly out: OutputQueue;
+  private readonly gathered: Uint8Array[] = [];
+  private slab: Buffer = Buffer.allocUnsafe(0);
+  private slabUsed = 0;
+  private outputFull = false;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    super(sock, map ?? socketMap);
+    this.splitter = new InputSplitter({ maxBuffered: this.maxInputBuffered });
+    this.out = new OutputQueue({ encoding: this.encoding });
+  }
+
+  // ---- to override ----
+
+  collectIncomingData(data: Buffer): void {
+    void data;
+    throw notImplemented('collectIncomingData');
+  }
+
+  foundTerminator(): void {
+    throw notImplemented('foundTerminator');
+  }
+
+  // ---- collecting helpers (Python's _collect_incoming_data / _get_data) ----
+
+  /** Keeps data for getData(); assign it as collectIncomingData to just collect. */
+  keepIncomingData(data: Buffer): void {
+    this.incoming.push(data);
+  }
+
+  /** Everything kept since the last call, joined. */
+  getData(): Buffer {
+    const data = this.incoming.length === 1 ? this.incoming[0] : Buffer.concat(this.incoming);
+    this.incoming = [];
+    return data;
+  }
+
+  /** Python's name for keepIncomingData. */
+  _collectIncomingData(data: Buffer): void {
+    this.keepIncomingData(data);
+  }
+
+  /** Python's name for getData. */
+  _getData(): Buffer {
+    return this.getData();
+  }
+
+  // ---- terminator ----
+
+  /** A string or bytes, a non-negative byte count, or null (collect everything). */
+  setTerminator(term: string | Uint8Array | number | null): void {
+    this.terminator = normalizeTerminator(term, this.encoding);
+  }
+
+  getTerminator(): Terminator {
+    return this.terminator;
+  }
+
+  /** true once close() ran (the splitter stops delivering records). */
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  // ---- input ----
+
+  override handleRead(): void {
+    const size = this.acInBufferSize;
+    if (this.slab.length - this.slabUsed < size) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, size));
+      this.slabUsed = 0;
+    }
+    let n: number;
+    try {
+      n = native.recv(this._fileno!, this.slab, this.slabUsed, size);
+    } catch (err) {
+      if (isSystemError(err) && DISCONNECTED_WRITE.has(err.code)) {
+        this._handleCloseOnce();
+        return;
+      }
+      this.handleError(err);
+      return;
+    }
+    if (n < 0) return;  // EAGAIN: nothing after all
+    if (n === 0) {
+      this._handleCloseOnce();
+      return;
+    }
+    const chunk = this.slab.subarray(this.slabUsed, this.slabUsed + n);
+    this.slabUsed += n;
+    this.splitter.maxBuffered = this.maxInputBuffered;
+    this.splitter.feed(this, chunk);
+  }
+
+  // ---- output ----
+
+  push(data: Uint8Array | string): void {
+    if (this.debug) this.logInfo(`push ${data.length} bytes`);
+    this.out.push(data);
+    this.queued();
+  }
+
+  pushWithProducer(producer: Producer): void {
+    this.out.pushProducer(producer);
+    this.queued();
+  }
+
+  /** Close once everything queued so far is sent; what is pushed afterwards is never sent. */
+  closeWhenDone(): void {
+    this.out.pushClose();
+    this.queued();
+  }
+
+  /** Drops buffered input, collected data and queued output. */
+  discardBuffers(): void {
+    this.splitter.discard();
+    this.incoming = [];
+    this.out.clear();
+    this.outputFull = false;
+    this._touch();
+  }
+
+  /** Sends what is queued until the socket's buffer is full; closes at a closeWhenDone mark. */
+  initiateSend(): void {
+    const out = this.out;
+    const maxBytes = this.acOutBufferSize * 16;
+    for (let budget = 4; budget > 0 && this.connected && !out.empty; budget--) {
+      const got = out.gather(this.gathered, maxBytes, 256);
+      if (got.count === 0) {
+        if (got.closeReached) {
+          out.clear();
+          this._handleCloseOnce();
+        }
+        return;
+      }
+      this.gathered.length = got.count;
+      let n: number;
+      try {
+        n = native.writev(this._fileno!, this.gathered, got.firstOffset);
+      } catch (err) {
+        this.gathered.length = 0;
+        if (isSystemError(err) && DISCONNECTED_WRITE.has(err.code)) {
+          this._handleCloseOnce();
+          return;
+        }
+        throw err;
+      }
+      this.gathered.length = 0;
+      if (n <= 0) break;
+      out.consume(n);
+      if (n < got.total) break;
+    }
+    this.updateOutputFull();
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  override handleClose(): void {
+    this.close();
+  }
+
+  /** Python's close(), after one last non-blocking attempt to send what push() corked. */
+  override close(): void {
+    if (!this._closed && this.connected && !this.out.empty) {
+      try {
+        this.initiateSend();
+      } catch {
+        // the socket is going away anyway
+      }
+    }
+    super.close();
+  }
+
+  override readable(): boolean {
+    return !this.outputFull;
+  }
+
+  override writable(): boolean {
+    return !this.out.empty || !this.connected;
+  }
+
+  /** @internal end of batch: write what was pushed during it */
+  _beforeWait(): void {
+    if (this.connected && !this.out.empty) this.initiateSend();
+  }
+
+  private queued(): void {
+    this.updateOutputFull();
+    this._touch();
+  }
+
+  private updateOutputFull(): void {
+    const bytes = this.out.bytes;
+    if (this.outputFull) {
+      if (bytes <= this.outputHighWater / 2) this.outputFull = false;
+    } else if (bytes > this.outputHighWater) {
+      this.outputFull = true;
+    }
+  }
+}
+
+registerLibraryInterest(AsyncChat.prototype.readable, AsyncChat.prototype.writable);
+
+function notImplemented(method: string): Error {
+  return Object.assign(new Error(`${method} must be implemented by a subclass of AsyncChat`), {
+    code: 'ERR_ASYNCHAT_NOT_IMPLEMENTED',
+  });
+}
+
