@@ -69,12 +69,15 @@ socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
     if (!info[first].IsString()) throw Napi::TypeError::New(env, "AF_UNIX address must be a path string");
     std::string path = info[first].As<Napi::String>().Utf8Value();
     auto* sun = reinterpret_cast<sockaddr_un*>(out);
-    if (path.empty() || path.size() >= sizeof(sun->sun_path))
+    // As Python: an abstract name (leading NUL) may fill sun_path, a path needs room for its
+    // NUL, and "" passes no name at all (bind then picks an abstract one on Linux).
+    bool abstract = !path.empty() && path[0] == '\0';
+    if (path.size() > sizeof(sun->sun_path) - (abstract ? 0 : 1))
       throw SystemError(env, ENAMETOOLONG, "bind", path);
     sun->sun_family = AF_UNIX;
     std::memcpy(sun->sun_path, path.data(), path.size());
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
-                                  (path[0] == '\0' ? 0 : 1));
+                                  (abstract || path.empty() ? 0 : 1));
   }
   if (!info[first].IsString()) throw Napi::TypeError::New(env, "host must be a string");
   std::string host = info[first].As<Napi::String>().Utf8Value();

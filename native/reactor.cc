@@ -405,7 +405,18 @@ void Reactor::SyncWakeHandle(int fd) {
   uv_poll_t* handle;
   if (it == a->wake.end()) {
     handle = new uv_poll_t;
-    if (uv_poll_init(a->loop, handle, fd) != 0) {
+    int rc = uv_poll_init(a->loop, handle, fd);
+    if (rc == UV_EPERM) {
+      // A regular file: libuv's epoll refuses it, and poll(2) calls it always ready. So does
+      // the reactor from now on, as with the epoll backend (and not in poll(2)'s set too, or
+      // it would be reported twice).
+      delete handle;
+      poller_->set(fd, mask, 0);
+      flags_[fd] |= kAlwaysReady;
+      always_ready_.push_back(fd);
+      return;
+    }
+    if (rc != 0) {
       // libuv cannot watch it (not pollable): report it in the next batch, as poll(2) would.
       delete handle;
       failures_.push_back(PollEvent{fd, kErr});
