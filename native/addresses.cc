@@ -62,7 +62,7 @@ uint16_t ParsePort(const Napi::Value& v) {
 }  // namespace
 
 socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
-                       sockaddr_storage* out) {
+                       sockaddr_storage* out, const char* syscall) {
   Napi::Env env = info.Env();
   std::memset(out, 0, sizeof(*out));
   if (family == AF_UNIX) {
@@ -73,7 +73,7 @@ socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
     // NUL, and "" passes no name at all (bind then picks an abstract one on Linux).
     bool abstract = !path.empty() && path[0] == '\0';
     if (path.size() > sizeof(sun->sun_path) - (abstract ? 0 : 1))
-      throw SystemError(env, ENAMETOOLONG, "bind", path);
+      throw SystemError(env, ENAMETOOLONG, syscall, path);
     sun->sun_family = AF_UNIX;
     std::memcpy(sun->sun_path, path.data(), path.size());
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() +
@@ -98,7 +98,7 @@ socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
     ResolveHost(env, AF_INET6, host, &sin6->sin6_addr);
     return sizeof(sockaddr_in6);
   }
-  throw SystemError(env, EAFNOSUPPORT, "address");
+  throw SystemError(env, EAFNOSUPPORT, syscall);
 }
 
 Napi::Array AddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len) {

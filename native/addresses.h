@@ -9,9 +9,10 @@
 
 namespace asynchat {
 
-// Reads the address from info[first..] for `family`; throws a TypeError or a system error.
+// Reads the address from info[first..] for `family`; throws a TypeError or a system error
+// naming `syscall`.
 socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
-                       sockaddr_storage* out);
+                       sockaddr_storage* out, const char* syscall);
 // [family, host, port, flowinfo, scope_id] for IP, [family, path] for AF_UNIX.
 Napi::Array AddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len);
 // "127.0.0.1:80", "[::1]:80" or the path, for error messages.

@@ -65,10 +65,10 @@ class PollPoller final : public Poller {
   int wait(int timeout_ms, PollEvent* out, int max) override {
     int ready = poll(fds_.data(), fds_.size(), timeout_ms);
     if (ready < 0) return -errno;
-    // Start where the previous wait stopped, so a full batch does not always favour the
-    // fds in the first slots.
+    // When the batch fills up, the next wait starts just after the last fd it reported, so a
+    // full batch does not always favour the fds in the first slots.
     int n = 0;
-    size_t count = fds_.size();
+    size_t count = fds_.size(), next = 0;
     for (size_t k = 0; k < count && n < max && ready > 0; k++) {
       size_t i = (start_ + k) % count;
       if (fds_[i].revents == 0) continue;
@@ -76,8 +76,9 @@ class PollPoller final : public Poller {
       out[n].fd = fds_[i].fd;
       out[n].events = FromPoll(fds_[i].revents);
       n++;
+      next = i + 1;
     }
-    start_ = count ? (start_ + 1) % count : 0;
+    start_ = (n == max && count > 0) ? next % count : 0;
     return n;
   }
 

@@ -278,6 +278,7 @@ int Reactor::Poll(int timeout_ms) {
 Napi::Value Reactor::Wait(const Napi::CallbackInfo& info) {
   CheckOpen(info.Env());
   double timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (timeout != timeout) throw Napi::RangeError::New(info.Env(), "timeout must be a number of milliseconds");
   int timeout_ms = timeout < 0 ? -1 : (timeout > 2147483647.0 ? 2147483647 : static_cast<int>(timeout));
   return Napi::Number::New(info.Env(), Poll(timeout_ms));
 }

@@ -158,7 +158,7 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 Napi::Value Bind(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   sockaddr_storage addr;
-  socklen_t len = ParseAddress(info, 2, IntArg(info, 1, AF_INET), &addr);
+  socklen_t len = ParseAddress(info, 2, IntArg(info, 1, AF_INET), &addr, "bind");
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0)
     ThrowSystemError(info.Env(), errno, "bind", DescribeAddress(addr, len));
   return info.Env().Undefined();
@@ -174,7 +174,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 Napi::Value Connect(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   sockaddr_storage addr;
-  socklen_t len = ParseAddress(info, 2, IntArg(info, 1, AF_INET), &addr);
+  socklen_t len = ParseAddress(info, 2, IntArg(info, 1, AF_INET), &addr, "connect");
   int rc;
   do rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
   while (rc < 0 && errno == EINTR);
