@@ -26,8 +26,9 @@ class KqueuePoller final : public Poller {
   int fd() const override { return kq_; }
 
   int set(int fd, uint32_t from, uint32_t to) override {
-    // kqueue has no filter for out-of-band data alone (kPri is reported through reads), so
-    // only the read and write bits decide which filters exist.
+    // kqueue has no filter for out-of-band data alone (macOS flags it on read events with
+    // EV_OOBAND; elsewhere it is not reported), so only the read and write bits decide which
+    // filters exist.
     struct kevent changes[2];
     int n = 0;
     bool had_read = from & (kRead | kPri), want_read = to & (kRead | kPri);
@@ -66,6 +67,9 @@ class KqueuePoller final : public Poller {
       } else if (kev.filter == EVFILT_READ) {
         bits = kRead;
         if ((kev.flags & EV_EOF) && kev.fflags != 0) bits |= kErr;
+#if defined(EV_OOBAND)
+        if (kev.flags & EV_OOBAND) bits |= kPri;  // macOS flags out-of-band data on reads
+#endif
       } else if (kev.filter == EVFILT_WRITE) {
         bits = kWrite;
         if (kev.flags & EV_EOF) bits |= kHup;

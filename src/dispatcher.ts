@@ -113,6 +113,9 @@ export class Dispatcher implements Channel {
   }
 
   setSocket(sock: SocketLike, map?: SocketMap): void {
+    // A dispatcher given a new socket leaves the map under its old fd first (Python leaves a
+    // stale entry behind, which keeps receiving that fd's events).
+    if (this._fileno !== null && this._fileno !== sock.fileno()) this.delChannel();
     this.socket = sock;
     this._fileno = sock.fileno();
     this._closed = false;
@@ -372,6 +375,9 @@ registerLibraryInterest(Dispatcher.prototype.readable, Dispatcher.prototype.writ
 export class DispatcherWithSend extends Dispatcher {
   /** @internal */ _out = new OutputQueue();
   private readonly gathered: Uint8Array[] = [];
+  // The last write was partial: the socket's buffer is full until the next write event, so
+  // send() only queues (Python makes one failing send syscall per call while it is full).
+  private full = false;
 
   /** What is queued and not yet sent (a copy, for inspection). */
   get outBuffer(): Buffer {
@@ -383,6 +389,7 @@ export class DispatcherWithSend extends Dispatcher {
   /** Sends what the queue holds until the socket's buffer is full (4 MiB at most per call). */
   initiateSend(): void {
     if (!this.connected || this.socket === null) return;
+    this.full = false;
     const out = this._out;
     for (let budget = 4; budget > 0 && !out.empty; budget--) {
       const got = out.gather(this.gathered, 1 << 20, 64);
@@ -398,9 +405,15 @@ export class DispatcherWithSend extends Dispatcher {
         }
         throw err;
       }
-      if (n <= 0) break;
+      if (n <= 0) {
+        this.full = true;
+        break;
+      }
       out.consume(n);
-      if (n < got.total) break;
+      if (n < got.total) {
+        this.full = true;
+        break;
+      }
     }
     this._touch();
   }
@@ -416,7 +429,7 @@ export class DispatcherWithSend extends Dispatcher {
   override send(data: Uint8Array | string): number {
     if (this.debug) this.logInfo(`sending ${util.inspect(data)}`);
     this._out.push(data);
-    this.initiateSend();
+    if (!this.full) this.initiateSend();
     return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   }
 }

@@ -1,6 +1,6 @@
 // Python's asyncore.loop / poll / close_all, and loopAsync: the same dispatch attached to
 // Node's event loop.
-import { ExitNow, isSystemError } from './errors';
+import { AsynchatError, ExitNow, isSystemError } from './errors';
 import { resolveBackend, stateOf, timeoutMs, type SocketMap } from './engine';
 import { socketMap } from './dispatcher';
 
@@ -77,6 +77,11 @@ export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
   const state = stateOf(map);
   const signal = options.signal;
   return new Promise<void>((resolve, reject) => {
+    if (state.attachment !== null) {
+      // Checked before anything is touched: failing later would detach the running one.
+      reject(new AsynchatError('ERR_ASYNCHAT_LOOP_RUNNING', 'this map is already served by loopAsync()'));
+      return;
+    }
     if (map.size === 0 || signal?.aborted) {
       resolve();
       return;
