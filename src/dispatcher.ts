@@ -5,7 +5,7 @@ import {
   READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, stateOf, type Channel, type ChannelState,
   type SocketMap,
 } from './engine';
-import { isSystemError, systemError } from './errors';
+import { isDisconnect, isSystemError, systemError } from './errors';
 import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from './socket';
 import { native } from './native';
@@ -189,7 +189,7 @@ export class Dispatcher implements Channel {
       const n = this.socket!.trySend(bytes);
       return n < 0 ? 0 : n;
     } catch (err) {
-      if (isSystemError(err) && DISCONNECT_SEND.has(err.code)) {
+      if (isDisconnect(err)) {
         this._handleCloseOnce();
         return 0;
       }
@@ -204,7 +204,7 @@ export class Dispatcher implements Channel {
       if (data.length === 0) this._handleCloseOnce();
       return data;
     } catch (err) {
-      if (isSystemError(err) && DISCONNECT_SEND.has(err.code)) {
+      if (isDisconnect(err)) {
         this._handleCloseOnce();
         return Buffer.alloc(0);
       }
@@ -356,10 +356,6 @@ export class Dispatcher implements Channel {
   }
 }
 
-// send() and recv() treat these as the peer being gone (Python's _DISCONNECTED).
-const DISCONNECT_SEND: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ENOTCONN', 'ESHUTDOWN', 'ECONNABORTED', 'EPIPE', 'EBADF',
-]);
 
 function handlesWrites(d: Dispatcher): boolean {
   return d.handleWrite !== Dispatcher.prototype.handleWrite ||
@@ -399,7 +395,7 @@ export class DispatcherWithSend extends Dispatcher {
       try {
         n = native.writev(this._fileno!, this.gathered, got.firstOffset);
       } catch (err) {
-        if (isSystemError(err) && DISCONNECT_SEND.has(err.code)) {
+        if (isDisconnect(err)) {
           this._handleCloseOnce();
           return;
         }
