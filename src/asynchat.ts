@@ -9,7 +9,7 @@
 import { Dispatcher, socketMap } from './dispatcher';
 import type { SocketMap } from './engine';
 import { registerLibraryInterest } from './engine';
-import { isSystemError } from './errors';
+import { isDisconnect } from './errors';
 import { native } from './native';
 import { OutputQueue, SimpleProducer, type Producer } from './output-queue';
 import type { Socket } from './socket';
@@ -21,9 +21,6 @@ const MiB = 1024 * 1024;
 // A slab receives many reads back to back; a new one is started when the rest of the current
 // one cannot take a full read. The old one lives on only while records point into it.
 const SLAB_SIZE = 256 * 1024;
-const DISCONNECTED_WRITE: ReadonlySet<string> = new Set([
-  'ECONNRESET', 'ENOTCONN', 'ESHUTDOWN', 'ECONNABORTED', 'EPIPE', 'EBADF',
-]);
 
 export class AsyncChat extends Dispatcher {
   /** Bytes asked for by each read (Python's ac_in_buffer_size). */
@@ -103,11 +100,6 @@ export class AsyncChat extends Dispatcher {
     return this.terminator;
   }
 
-  /** true once close() ran (the splitter stops delivering records). */
-  get closed(): boolean {
-    return this._closed;
-  }
-
   // ---- input ----
 
   override handleRead(): void {
@@ -120,7 +112,7 @@ export class AsyncChat extends Dispatcher {
     try {
       n = native.recv(this._fileno!, this.slab, this.slabUsed, size);
     } catch (err) {
-      if (isSystemError(err) && DISCONNECTED_WRITE.has(err.code)) {
+      if (isDisconnect(err)) {
         this._handleCloseOnce();
         return;
       }
@@ -141,14 +133,20 @@ export class AsyncChat extends Dispatcher {
   // ---- output ----
 
   push(data: Uint8Array | string): void {
-    if (this.debug) this.logInfo(`push ${data.length} bytes`);
+    // The queue was made before a subclass could set `encoding`: other encodings are applied here.
+    if (typeof data === 'string' && this.encoding !== 'utf8') data = Buffer.from(data, this.encoding);
     this.out.push(data);
+    if (this.debug) this.logInfo(`push ${data.length} bytes`);
     this.queued();
   }
 
-  pushWithProducer(producer: Producer): void {
-    this.out.pushProducer(producer);
-    this.queued();
+  /** Queues a producer; bytes or a string given instead are queued as they are, as Python does. */
+  pushWithProducer(producer: Producer | Uint8Array | string): void {
+    if (typeof producer === 'string' || producer instanceof Uint8Array) this.push(producer);
+    else {
+      this.out.pushProducer(producer);
+      this.queued();
+    }
   }
 
   /** Close once everything queued so far is sent; what is pushed afterwards is never sent. */
@@ -176,8 +174,9 @@ export class AsyncChat extends Dispatcher {
         if (got.closeReached) {
           out.clear();
           this._handleCloseOnce();
+          return;
         }
-        return;
+        break;  // only exhausted producers were left: the queue may have drained
       }
       this.gathered.length = got.count;
       let n: number;
@@ -185,7 +184,7 @@ export class AsyncChat extends Dispatcher {
         n = native.writev(this._fileno!, this.gathered, got.firstOffset);
       } catch (err) {
         this.gathered.length = 0;
-        if (isSystemError(err) && DISCONNECTED_WRITE.has(err.code)) {
+        if (isDisconnect(err)) {
           this._handleCloseOnce();
           return;
         }

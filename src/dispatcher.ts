@@ -315,6 +315,20 @@ export class Dispatcher implements Channel {
     this.close();
   }
 
+  /** true once close() ran: no callback reaches this dispatcher any more. */
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Ask readable()/writable() again now. Overridden predicates are asked before every wait
+   * (blocking loop) or after every batch (loopAsync); call this when their answer changes
+   * because of something else, such as a timer, to have it applied at once.
+   */
+  updateInterest(): void {
+    this._touch();
+  }
+
   // ---- engine hooks ----
 
   /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */
