@@ -33,16 +33,18 @@ class KqueuePoller final : public Poller {
     int n = 0;
     bool had_read = from & (kRead | kPri), want_read = to & (kRead | kPri);
     bool had_write = from & kWrite, want_write = to & kWrite;
-    if (had_read != want_read)
-      EV_SET(&changes[n++], fd, EVFILT_READ, want_read ? EV_ADD : EV_DELETE, 0, 0, nullptr);
-    if (had_write != want_write)
-      EV_SET(&changes[n++], fd, EVFILT_WRITE, want_write ? EV_ADD : EV_DELETE, 0, 0, nullptr);
-    if (n == 0) return 0;
+    if (had_read == want_read && had_write == want_write) return 0;
+    // The wanted filters are (re-)added every time, adds first: an fd closed and reopened
+    // behind our back has lost its filters (close drops them), and EV_ADD of a filter that
+    // exists only modifies it. A delete that finds nothing (ENOENT) did what was asked.
+    if (want_read) EV_SET(&changes[n++], fd, EVFILT_READ, EV_ADD, 0, 0, nullptr);
+    if (want_write) EV_SET(&changes[n++], fd, EVFILT_WRITE, EV_ADD, 0, 0, nullptr);
+    if (had_read && !want_read) EV_SET(&changes[n++], fd, EVFILT_READ, EV_DELETE, 0, 0, nullptr);
+    if (had_write && !want_write) EV_SET(&changes[n++], fd, EVFILT_WRITE, EV_DELETE, 0, 0, nullptr);
     struct timespec zero = {0, 0};
     if (kevent(kq_, changes, n, nullptr, 0, &zero) == 0) return 0;
     int err = errno;
-    // Deleting a filter the kernel already dropped (the fd was closed) is not an error.
-    if (to == 0 && (err == ENOENT || err == EBADF)) return 0;
+    if (err == ENOENT || (to == 0 && err == EBADF)) return 0;
     return err;
   }
 
@@ -67,6 +69,8 @@ class KqueuePoller final : public Poller {
       } else if (kev.filter == EVFILT_READ) {
         bits = kRead;
         if ((kev.flags & EV_EOF) && kev.fflags != 0) bits |= kErr;
+        // The peer is gone and nothing is left to read (data: the bytes pending).
+        if ((kev.flags & EV_EOF) && kev.data == 0) bits |= kHup;
 #if defined(EV_OOBAND)
         if (kev.flags & EV_OOBAND) bits |= kPri;  // macOS flags out-of-band data on reads
 #endif

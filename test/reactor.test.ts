@@ -138,6 +138,37 @@ describe(`native reactor (${backend})`, () => {
       expect(reused!.recv(1).toString()).toBe('y');
     });
 
+    it('an fd closed without remove() and reused gets the interest asked for', () => {
+      const h = harness();
+      // Closes `s` and its peer behind the reactor's back, and returns a new pair whose first
+      // socket has s's fd number.
+      const reopen = (s: Socket, peer: Socket): [Socket, Socket] => {
+        const fd = s.fileno();
+        s.close();
+        peer.close();
+        const [c, d] = pair();
+        expect([c.fileno(), d.fileno()]).toContain(fd);
+        return c.fileno() === fd ? [c, d] : [d, c];
+      };
+      const [a, b] = pair();
+      const fd = a.fileno();
+      h.reactor.setInterest(fd, EV.READ);
+      expect(h.reactor.wait(0)).toBe(0);
+      // The interest grows: the READ the kernel dropped at close must come back with WRITE.
+      const [c, d] = reopen(a, b);
+      d.send('y');
+      h.reactor.setInterest(fd, EV.READ | EV.WRITE);
+      expect(waitFd(h, fd, EV.READ) & (EV.READ | EV.WRITE)).toBe(EV.READ | EV.WRITE);
+      // The interest changes: WRITE is reported, not an error for the stale READ.
+      h.reactor.setInterest(fd, EV.READ);
+      expect(h.reactor.wait(0)).toBe(1);
+      c.recv(1);
+      const [e] = reopen(c, d);
+      h.reactor.setInterest(fd, EV.WRITE);
+      expect(waitFd(h, fd, EV.WRITE)).toBe(EV.WRITE);
+      expect(e.fileno()).toBe(fd);
+    });
+
     it('an fd that is not open is reported (NVAL or ERR) rather than thrown', () => {
       const h = harness();
       const s = new Socket(AF_INET);
@@ -165,8 +196,7 @@ describe(`native reactor (${backend})`, () => {
       expect(native.getSocketError(client.fileno())).toBe('ECONNRESET');
     });
 
-    // kqueue reports a peer's close on the read filter as plain READ (EV_EOF), not HUP.
-    const HANGUP = backend === 'kqueue' ? EV.READ : EV.HUP;
+    const HANGUP = EV.HUP;
 
     it('a socketpair whose peer closed shows READ and HUP; a pipe without writer shows HUP', () => {
       const h = harness();
