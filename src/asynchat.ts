@@ -47,6 +47,9 @@ export class AsyncChat extends Dispatcher {
   private slab: Buffer = Buffer.allocUnsafe(0);
   private slabUsed = 0;
   private outputFull = false;
+  private lastTerminatorString: string | null = null;
+  private lastTerminatorEncoding: BufferEncoding | null = null;
+  private lastTerminatorBytes: Terminator = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map ?? socketMap);
@@ -94,6 +97,17 @@ export class AsyncChat extends Dispatcher {
 
   /** A string or bytes, a non-negative byte count, or null (collect everything). */
   setTerminator(term: string | Uint8Array | number | null): void {
+    if (typeof term === 'string') {
+      // Protocols switch back to the same line terminator after every count (RESP, SMTP's
+      // DATA): encode it once per channel, not at every switch.
+      if (term !== this.lastTerminatorString || this.encoding !== this.lastTerminatorEncoding) {
+        this.lastTerminatorBytes = normalizeTerminator(term, this.encoding);
+        this.lastTerminatorString = term;
+        this.lastTerminatorEncoding = this.encoding;
+      }
+      this.terminator = this.lastTerminatorBytes;
+      return;
+    }
     this.terminator = normalizeTerminator(term, this.encoding);
   }
 
