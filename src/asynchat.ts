@@ -128,7 +128,7 @@ export class AsyncChat extends Dispatcher {
       n = native.recv(this._fileno!, this.slab, this.slabUsed, size);
     } catch (err) {
       if (isDisconnect(err)) {
-        this._handleCloseOnce();
+        this._handleCloseOnce(err);
         return;
       }
       this.handleError(err);
@@ -170,6 +170,20 @@ export class AsyncChat extends Dispatcher {
     this.queued();
   }
 
+  /** Bytes queued for output and not yet sent (data still inside producers not counted). */
+  get outputBuffered(): number {
+    return this.out.bytes;
+  }
+
+  /**
+   * Drops buffered input and collected data only, keeping queued output (replies to earlier
+   * requests): what a server calls to go on after ERR_ASYNCHAT_INPUT_TOO_LARGE.
+   */
+  discardInput(): void {
+    this.splitter.discard();
+    this.incoming.length = 0;
+  }
+
   /** Drops buffered input, collected data and queued output. */
   discardBuffers(): void {
     this.splitter.discard();
@@ -200,7 +214,7 @@ export class AsyncChat extends Dispatcher {
       } catch (err) {
         this.gathered.length = 0;
         if (isDisconnect(err)) {
-          this._handleCloseOnce();
+          this._handleCloseOnce(err);
           return;
         }
         throw err;
@@ -246,8 +260,9 @@ export class AsyncChat extends Dispatcher {
     if (this.connected && !this.out.empty) this.initiateSend();
   }
 
+  // Whether the peer is read from is decided after a send attempt (initiateSend), not at
+  // push time: output pushed during a batch is written at its end, and a fast peer takes it.
   private queued(): void {
-    this.updateOutputFull();
     this._touch();
   }
 

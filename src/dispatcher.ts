@@ -57,6 +57,11 @@ export class Dispatcher implements Channel {
   /** @internal */ _ac?: ChannelState;
   /** @internal */ _closed = false;
   /** @internal */ _closeHandled = false;
+  /**
+   * Why the library called handleClose: the disconnect error (ECONNRESET, EPIPE, a failed
+   * connect's error...), or null for an orderly end of stream, a hang-up, or a close asked for.
+   */
+  closeReason: Error | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     this._map = map ?? socketMap;
@@ -120,6 +125,7 @@ export class Dispatcher implements Channel {
     this._fileno = sock.fileno();
     this._closed = false;
     this._closeHandled = false;
+    this.closeReason = null;
     this.addChannel(map);
   }
 
@@ -190,7 +196,7 @@ export class Dispatcher implements Channel {
       return n < 0 ? 0 : n;
     } catch (err) {
       if (isDisconnect(err)) {
-        this._handleCloseOnce();
+        this._handleCloseOnce(err);
         return 0;
       }
       throw err;
@@ -205,7 +211,7 @@ export class Dispatcher implements Channel {
       return data;
     } catch (err) {
       if (isDisconnect(err)) {
-        this._handleCloseOnce();
+        this._handleCloseOnce(err);
         return Buffer.alloc(0);
       }
       throw err;
@@ -268,7 +274,8 @@ export class Dispatcher implements Channel {
 
   handleExptEvent(): void {
     // Priority data, or an error condition on the socket: SO_ERROR tells which.
-    if (this._socketError() !== 0) this._handleCloseOnce();
+    const err = this._socketError();
+    if (err !== 0) this._handleCloseOnce(systemError(err, 'socket'));
     else this.handleExpt();
   }
 
@@ -281,7 +288,7 @@ export class Dispatcher implements Channel {
       self = '<toString() failed for a dispatcher>';
     }
     this.logInfo(`uncaptured exception, closing channel ${self} (${type}:${value} ${info})`, 'error');
-    this._handleCloseOnce();
+    this._handleCloseOnce(err);
   }
 
   handleExpt(): void {
@@ -340,9 +347,10 @@ export class Dispatcher implements Channel {
    * @internal handleClose at most once, and never after close() (Python can call it twice:
    * end of stream on read, then hang-up; and after the channel closed itself).
    */
-  _handleCloseOnce(): void {
+  _handleCloseOnce(reason?: unknown): void {
     if (this._closeHandled || this._closed) return;
     this._closeHandled = true;
+    if (reason instanceof Error) this.closeReason = reason;
     debuglog('handleClose %s', this);
     this.handleClose();
   }
@@ -410,7 +418,7 @@ export class DispatcherWithSend extends Dispatcher {
         n = native.writev(this._fileno!, this.gathered, got.firstOffset);
       } catch (err) {
         if (isDisconnect(err)) {
-          this._handleCloseOnce();
+          this._handleCloseOnce(err);
           return;
         }
         throw err;

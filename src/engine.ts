@@ -46,7 +46,7 @@ export interface Channel {
   /** @internal work the library defers to the end of a batch (corked output) */
   _beforeWait?(): void;
   /** @internal handleClose, at most once per channel */
-  _handleCloseOnce?(): void;
+  _handleCloseOnce?(reason?: unknown): void;
 }
 
 export type SocketMap = Map<number, Channel>;
@@ -69,15 +69,15 @@ function polledInterest(ch: Channel): number {
   return mask;
 }
 
-function closeOnce(ch: Channel): void {
-  if (ch._handleCloseOnce) ch._handleCloseOnce();
+function closeOnce(ch: Channel, reason?: unknown): void {
+  if (ch._handleCloseOnce) ch._handleCloseOnce(reason);
   else ch.handleClose();
 }
 
 /** What dispatch does with an exception from a handler (Python's readwrite except clauses). */
 export function routeError(ch: Channel, err: unknown): void {
   if (err instanceof ExitNow) throw err;
-  if (isDisconnect(err)) closeOnce(ch);
+  if (isDisconnect(err)) closeOnce(ch, err);
   else ch.handleError(err);
 }
 
