@@ -1,0 +1,26 @@
+// npm run example:chat -- [--port 7000] [--host 127.0.0.1] [--mode attached|blocking]
+//                         [--max-backlog BYTES] [--max-line BYTES]
+import { announce, intOption, parseArgs, serve } from '../common/cli';
+import { ChatRoom } from './server';
+
+const usage = `usage: npm run example:chat -- [options]
+
+A chat room: the first line you send is your nick, every other line goes to everyone else;
+/who lists who is here, /quit leaves. Try it with two terminals: nc 127.0.0.1 7000
+
+  --port N           port to listen on (default 0: any free port, printed at start)
+  --host ADDR        address to listen on (default 127.0.0.1)
+  --mode MODE        attached (loopAsync, default) or blocking (loop)
+  --max-backlog N    bytes that may wait for a slow reader before it is dropped (default 262144)
+  --max-line N       longest line accepted, in bytes (default 4096)
+`;
+
+const cli = parseArgs(usage, ['max-backlog', 'max-line']);
+const room = new ChatRoom({
+  host: cli.host,
+  port: cli.port,
+  maxBacklog: intOption(cli, 'max-backlog', 256 * 1024),
+  maxLine: intOption(cli, 'max-line', 4096),
+});
+announce('chat', cli, room.port);
+void serve(cli.mode);

@@ -1,0 +1,45 @@
+// The listening socket every example server starts with: a Dispatcher that binds, listens, and
+// hands each accepted connection to the protocol's AsyncChat subclass.
+import {
+  AF_INET, AF_INET6, Dispatcher, socketMap, type Address, type Socket, type SocketMap,
+} from '../../src/index';
+
+export interface ListenOptions {
+  /** Default 127.0.0.1 (an IPv6 address such as ::1 makes an AF_INET6 socket). */
+  host?: string;
+  /** Default 0: the kernel picks a free port (read it back from `port`). */
+  port?: number;
+  /** The socket map to serve from (default: the global socketMap). */
+  map?: SocketMap;
+  backlog?: number;
+}
+
+export class Listener extends Dispatcher {
+  constructor(options: ListenOptions, private readonly onAccept: (sock: Socket, addr: Address) => void) {
+    super(null, options.map ?? socketMap);
+    const host = options.host ?? '127.0.0.1';
+    this.createSocket(host.includes(':') ? AF_INET6 : AF_INET);
+    this.setReuseAddr();
+    this.bind([host, options.port ?? 0]);
+    this.listen(options.backlog ?? 128);
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return ((this.socket as Socket).getsockname() as [string, number])[1];
+  }
+
+  override handleAccepted(sock: Socket, addr: Address): void {
+    this.onAccept(sock, addr);
+  }
+
+  // The default handleError closes the channel: for a listener, that would end the server
+  // because of one connection that went wrong. Log it and keep listening.
+  override handleError(err: unknown): void {
+    this.logInfo(`accepting a connection failed: ${err instanceof Error ? err.message : String(err)}`, 'error');
+  }
+
+  override handleClose(): void {
+    this.close();
+  }
+}

@@ -1,0 +1,34 @@
+// npm run example:smtp -- [--port 2525] [--host 127.0.0.1] [--mode attached|blocking]
+//                         [--dir FOLDER] [--max-line N] [--max-size BYTES] [--hostname NAME]
+import os from 'node:os';
+import path from 'node:path';
+import { announce, intOption, parseArgs, say, serve } from '../common/cli';
+import { SmtpServer, saveTo } from './server';
+
+const usage = `usage: npm run example:smtp -- [options]
+
+Receives mail over SMTP and writes each message to a folder as an .eml file. Try it:
+  python3 -c "import smtplib; smtplib.SMTP('127.0.0.1', 2525).sendmail('me@here', ['you@there'], 'Subject: hi\\r\\n\\r\\nhello\\r\\n')"
+
+  --port N         port to listen on (default 0: any free port, printed at start)
+  --host ADDR      address to listen on (default 127.0.0.1)
+  --mode MODE      attached (loopAsync, default) or blocking (loop)
+  --dir FOLDER     where messages are written (default: asynchat-mail in the temp folder)
+  --max-line N     longest command line in bytes (default 512)
+  --max-size N     largest message in bytes (default 33554432)
+  --hostname NAME  the name the server gives itself (default: this host's name)
+`;
+
+const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname']);
+const dir = path.resolve(cli.options.get('dir') ?? path.join(os.tmpdir(), 'asynchat-mail'));
+const server = new SmtpServer({
+  host: cli.host,
+  port: cli.port,
+  hostname: cli.options.get('hostname'),
+  maxLine: intOption(cli, 'max-line', 512),
+  maxMessageSize: intOption(cli, 'max-size', 32 * 1024 * 1024),
+  onMessage: saveTo(dir),
+});
+announce('smtp', cli, server.port);
+say(`smtp: messages go to ${dir}`);
+void serve(cli.mode);
