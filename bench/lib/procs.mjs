@@ -1,0 +1,215 @@
+// Processes of a benchmark: the load generator (compiled on first use), the servers, and the
+// checks that the package they import is built.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const benchDir = path.join(root, 'bench');
+export const buildDir = path.join(root, 'build-bench');
+const loadgenSource = path.join(benchDir, 'loadgen', 'loadgen.c');
+
+function fail(message) {
+  const err = new Error(message);
+  err.benchFatal = true;
+  return err;
+}
+
+/** The C compiler: $CC, else cc, gcc or clang, whichever answers --version first. */
+function findCompiler() {
+  const candidates = [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean);
+  for (const cc of candidates) {
+    const words = cc.split(/\s+/);
+    const r = spawnSync(words[0], [...words.slice(1), '--version'], { stdio: 'ignore' });
+    if (r.status === 0) return words;
+  }
+  throw fail(
+    `no C compiler found (tried ${candidates.join(', ')}). The load generator (bench/loadgen/loadgen.c) ` +
+    'is built with the same compiler node-gyp needs for the addon; on Debian: apt-get install build-essential, ' +
+    'or set CC.',
+  );
+}
+
+/** Compiles a C file of bench/ into build-bench/<name> unless it is there and newer than its source. */
+export function ensureBinary(name, source, log = () => {}) {
+  const binary = path.join(buildDir, name);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  const [cc, ...ccArgs] = findCompiler();
+  mkdirSync(buildDir, { recursive: true });
+  const tmp = `${binary}.${process.pid}.tmp`;
+  log(`compiling ${path.relative(root, source)}: ${cc} -O2`);
+  const r = spawnSync(cc, [...ccArgs, '-O2', '-Wall', '-o', tmp, source], { encoding: 'utf8' });
+  if (r.status !== 0) throw fail(`compiling ${source} failed:\n${r.stderr || r.error}`);
+  renameSync(tmp, binary);
+  return binary;
+}
+
+/** The load generator, compiled on first use. */
+export function ensureLoadgen(log = () => {}) {
+  return ensureBinary('loadgen', loadgenSource, log);
+}
+
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(file) : statSync(file).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * The package must be importable as 'asynchat': dist/ is rebuilt (npm run build:ts) when it is
+ * missing, or older than src/ unless build is false; an addon older than native/ is only reported (npm run
+ * build:native rebuilds it). Returns when each was built, for the results.
+ */
+export function ensurePackage(log = () => {}, { build = true } = {}) {
+  const distStamp = path.join(root, 'dist', 'esm', 'index.mjs');  // the build script writes it last
+  const srcTime = newest(path.join(root, 'src'));
+  const stale = existsSync(distStamp) && statSync(distStamp).mtimeMs < srcTime;
+  if (stale && !build) log('warning: dist/ is older than src/ (measuring it as it is: --no-build)');
+  if (!existsSync(distStamp) || (stale && build)) {
+    log(`dist/ is ${existsSync(distStamp) ? 'older than src/' : 'missing'}: npm run build:ts`);
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build-ts.mjs')], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) throw fail('npm run build:ts failed');
+  }
+  const r = spawnSync(process.execPath, ['-e', "process.stdout.write(require('asynchat').addonPath)"], { cwd: benchDir, encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw fail(`the servers cannot load the package ('asynchat'); run npm install first.\n${r.stderr.trim()}`);
+  }
+  const addon = r.stdout;
+  const addonTime = statSync(addon).mtimeMs;
+  const addonStale = addonTime < newest(path.join(root, 'native'));
+  if (addonStale) log(`warning: ${path.relative(root, addon)} is older than native/ (npm run build:native rebuilds it)`);
+  return {
+    distBuilt: new Date(statSync(distStamp).mtimeMs).toISOString(),
+    addon: path.relative(root, addon), addonBuilt: new Date(addonTime).toISOString(), addonStale,
+  };
+}
+
+function shellLimit(flag) {
+  const r = spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' });
+  const v = r.stdout.trim();
+  return v === 'unlimited' ? Infinity : Number(v) || 0;
+}
+
+/** Soft and hard limits on open files, as child processes inherit them. */
+export function fdLimits() {
+  return { soft: shellLimit('-Sn'), hard: shellLimit('-Hn') };
+}
+
+/**
+ * Starts a server file of bench/servers; resolves once it printed READY. `fds`: descriptors it
+ * will need (the soft limit is raised through sh when it is lower).
+ */
+export function startServer(server, { fds = 0, nodeArgs = [], limits = fdLimits() } = {}) {
+  const file = path.resolve(benchDir, 'servers', server.file);
+  let command = process.execPath;
+  let argv = [...nodeArgs, file];
+  if (file.endsWith('.c')) {
+    command = ensureBinary(path.basename(file, '.c'), file);
+    argv = [];
+  }
+  if (server.mode) argv.push('--mode', server.mode);
+  if (fds > limits.soft) {
+    argv = ['-c', `ulimit -n ${fds} 2>/dev/null; exec "$0" "$@"`, command, ...argv];
+    command = 'sh';
+  }
+  const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(fail(`${server.file}: no READY line within 30 s\n${stderr}`));
+    }, 30000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^READY (.*)$/m.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      const info = JSON.parse(m[1]);
+      resolve({ ...server, ...info, child, stderr: () => stderr });
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(fail(`${server.file} exited (${signal ?? code}) before it was ready\n${stderr}`));
+    });
+  });
+}
+
+/** Stops a server: `quit` over its control channel (a clean exit), else SIGTERM, else SIGKILL. */
+export async function stopServer(proc, { graceful = false } = {}) {
+  const { child } = proc;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (graceful && proc.control) {
+    await control(proc.control, 'quit', false).catch(() => {});
+  } else {
+    child.kill('SIGTERM');
+  }
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceful ? 20000 : 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One command on a server's control channel; resolves with the answer line (if awaited). */
+export function control(port, command, answer = true) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port, noDelay: true }, () => {
+      sock.write(`${command}\n`);
+      if (!answer) sock.end();
+    });
+    let data = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d) => {
+      data += d;
+      if (data.includes('\n')) {
+        sock.destroy();
+        resolve(data.trim());
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => resolve(data.trim()));
+  });
+}
+
+/**
+ * Runs the load generator against a started server; resolves with its JSON result, or rejects
+ * with its message (a wrong reply, a stall) and exit status.
+ */
+export function runLoadgen(proc, o) {
+  const args = [
+    '--port', proc.port, '--proto', o.proto, '--conns', o.conns, '--depth', o.depth,
+    '--idle', o.idle ?? 0, '--warmup', o.warmup, '--duration', o.duration,
+    '--server-pid', proc.pid, '--quiet',
+  ];
+  if (o.lineSize) args.push('--line-size', o.lineSize);
+  if (proc.control && o.stats !== false) args.push('--control', proc.control);
+  const child = spawn(ensureLoadgen(), args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  const limit = (Number(o.warmup) + Number(o.duration) + 60) * 1000;
+  const timer = setTimeout(() => child.kill('SIGKILL'), limit);
+  return new Promise((resolve, reject) => {
+    // 'close', not 'exit': stdout may still hold the result when the process has exited.
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) {
+        resolve(JSON.parse(out));
+        return;
+      }
+      const e = new Error(`${err.trim() || `loadgen exited (${signal ?? code})`}`);
+      e.status = code;
+      e.serverStderr = proc.stderr?.();
+      reject(e);
+    });
+  });
+}

@@ -1,0 +1,86 @@
+// What every benchmark server shares: the listening socket, the control channel, the READY line
+// and the run mode. A server file holds only its protocol handler.
+//
+// - Every connection gets TCP_NODELAY (the load generator sets it too).
+// - `--mode blocking` serves with loop() (Node's own loop waits); `--mode attached` with
+//   loopAsync(). asynchat servers answer a second port, the control channel, with a line
+//   protocol served by the same map: `reset` (resetStats), `stats` (one line of JSON: stats()),
+//   `quit` (closeAll: loop() returns and the process exits, writing a --cpu-prof profile).
+// - On stdout, once listening: `READY {"pid":..,"port":..,"control":..,"mode":..}`.
+import { writeSync } from 'node:fs';
+import {
+  AF_INET, AsyncChat, Dispatcher, IPPROTO_TCP, TCP_NODELAY, closeAll, loop, loopAsync, resetStats, stats,
+} from 'asynchat';
+
+export function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+export function ready(info) {
+  writeSync(1, `READY ${JSON.stringify({ pid: process.pid, ...info })}\n`);
+}
+
+class Listener extends Dispatcher {
+  constructor(Handler) {
+    super();
+    this.Handler = Handler;
+    this.createSocket(AF_INET);
+    this.setReuseAddr();
+    this.bind(['127.0.0.1', Number(option('port', 0))]);
+    this.listen(1024);
+  }
+
+  get port() {
+    return this.socket.getsockname()[1];
+  }
+
+  handleAccepted(sock) {
+    sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+    new this.Handler(sock);
+  }
+}
+
+class Control extends AsyncChat {
+  constructor(sock) {
+    super(sock);
+    this.setTerminator('\n');
+  }
+
+  collectIncomingData(data) {
+    this.keepIncomingData(data);
+  }
+
+  foundTerminator() {
+    const command = this.getData().toString().trim();
+    if (command === 'reset') {
+      resetStats();
+      this.push('ok\n');
+    } else if (command === 'stats') {
+      this.push(`${JSON.stringify(stats())}\n`);
+    } else if (command === 'quit') {
+      closeAll();
+    } else {
+      this.push(`unknown command ${JSON.stringify(command)}\n`);
+    }
+  }
+}
+
+/** Serves Handler (an AsyncChat or Dispatcher subclass taking the accepted socket). */
+export async function serve(Handler) {
+  const mode = option('mode', 'blocking');
+  const server = new Listener(Handler);
+  const control = new Listener(Control);
+  ready({ port: server.port, control: control.port, mode });
+  if (mode === 'blocking') loop();
+  else if (mode === 'attached') await loopAsync();
+  else throw new Error(`--mode must be blocking or attached, not ${mode}`);
+}
+
+/** For the node:net and node:http servers: listen, say READY, exit on SIGTERM. */
+export function serveNode(server) {
+  server.listen({ host: '127.0.0.1', port: Number(option('port', 0)), backlog: 1024 }, () => {
+    ready({ port: server.address().port, control: null, mode: 'node' });
+  });
+  process.on('SIGTERM', () => process.exit(0));
+}
