@@ -18,9 +18,12 @@ import { InputSplitter, findPrefixAtEnd, normalizeTerminator, type Terminator } 
 export { SimpleProducer, findPrefixAtEnd, type Producer, type Terminator };
 
 const MiB = 1024 * 1024;
-// A slab receives many reads back to back; a new one is started when the rest of the current
-// one cannot take a full read. The old one lives on only while records point into it.
+// One slab per thread receives every channel's reads back to back; a new one is started when
+// the rest of the current one cannot take a full read. An old one lives on only while records
+// point into it. (One slab per channel cost 256 KiB of address space per connection.)
 const SLAB_SIZE = 256 * 1024;
+let slab: Buffer = Buffer.allocUnsafe(0);
+let slabUsed = 0;
 
 export class AsyncChat extends Dispatcher {
   /** Bytes asked for by each read (Python's ac_in_buffer_size). */
@@ -44,8 +47,6 @@ export class AsyncChat extends Dispatcher {
   private readonly splitter: InputSplitter;
   private readonly out: OutputQueue;
   private readonly gathered: Uint8Array[] = [];
-  private slab: Buffer = Buffer.allocUnsafe(0);
-  private slabUsed = 0;
   private outputFull = false;
   private lastTerminatorString: string | null = null;
   private lastTerminatorEncoding: BufferEncoding | null = null;
@@ -119,13 +120,13 @@ export class AsyncChat extends Dispatcher {
 
   override handleRead(): void {
     const size = this.acInBufferSize;
-    if (this.slab.length - this.slabUsed < size) {
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, size));
-      this.slabUsed = 0;
+    if (slab.length - slabUsed < size) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, size));
+      slabUsed = 0;
     }
     let n: number;
     try {
-      n = native.recv(this._fileno!, this.slab, this.slabUsed, size);
+      n = native.recv(this._fileno!, slab, slabUsed, size);
     } catch (err) {
       if (isDisconnect(err)) {
         this._handleCloseOnce(err);
@@ -139,8 +140,8 @@ export class AsyncChat extends Dispatcher {
       this._handleCloseOnce();
       return;
     }
-    const chunk = this.slab.subarray(this.slabUsed, this.slabUsed + n);
-    this.slabUsed += n;
+    const chunk = slab.subarray(slabUsed, slabUsed + n);
+    slabUsed += n;
     this.splitter.maxBuffered = this.maxInputBuffered;
     this.splitter.feed(this, chunk);
   }

@@ -3,6 +3,7 @@
 import { Dispatcher, type SocketLike } from './dispatcher';
 import type { SocketMap } from './engine';
 import { systemError } from './errors';
+import { copyOut, readTarget } from './read-buffer';
 import { native } from './native';
 import { SOL_SOCKET, SO_ERROR } from './socket';
 
@@ -20,10 +21,10 @@ export class FileWrapper implements SocketLike {
 
   /** os.read: raises EAGAIN when a non-blocking fd has nothing. */
   recv(bufsize: number): Buffer {
-    const buf = Buffer.allocUnsafe(bufsize);
+    const buf = readTarget(bufsize);
     const n = native.read(this.open('read'), buf, 0, bufsize);
     if (n < 0) throw systemError('EAGAIN', 'read');
-    return n === bufsize ? buf : buf.subarray(0, n);
+    return copyOut(buf, n);
   }
 
   read(bufsize: number): Buffer {

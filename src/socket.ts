@@ -7,6 +7,7 @@
 // without the cost of an exception; the dispatchers use those.
 import { native, type RawAddress } from './native';
 import { systemError } from './errors';
+import { copyOut, readTarget } from './read-buffer';
 
 const C = native.constants;
 export const AF_INET = C.AF_INET;
@@ -124,9 +125,9 @@ export class Socket {
   }
 
   recv(bufsize: number, flags = 0): Buffer {
-    const buf = Buffer.allocUnsafe(bufsize);
+    const buf = readTarget(bufsize);
     const n = this.recvInto(buf, bufsize, flags);
-    return n === bufsize ? buf : buf.subarray(0, n);
+    return copyOut(buf, n);
   }
 
   /** Reads into buf (at most nbytes, 0 meaning all of it); returns the count, 0 at EOF. */

@@ -16,7 +16,8 @@ class LineEcho extends AsyncChat {
   }
 
   foundTerminator() {
-    this.push(Buffer.concat([this.getData(), CRLF]));
+    this.push(this.getData());
+    this.push(CRLF);
   }
 }
 
