@@ -2,18 +2,8 @@
 // random part of it, and the bytes it took must be exactly the bytes pushed, in push order.
 import { describe, expect, it } from 'vitest';
 import { OutputQueue, SimpleProducer, type Producer } from '../src/output-queue';
+import { prng } from './helpers/prng';
 
-// mulberry32: a small seeded PRNG, so that a failing case can be replayed.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The first n bytes of what gather() offered, as writev would write them. */
 function written(out: Uint8Array[], count: number, firstOffset: number, n: number): Buffer[] {

@@ -12,6 +12,7 @@ import {
   type Terminator,
 } from '../src/terminator';
 import { ReferenceSplitter, referencePrefixAtEnd } from './terminator-reference';
+import { prng as seededRandom } from './helpers/prng';
 
 type Event = ['collect', string] | ['found'] | ['throw'];
 
@@ -176,16 +177,9 @@ function chunksOf(data: Buffer, size: number): Buffer[] {
   return out;
 }
 
-/** mulberry32: small, seeded, good enough to pick test cases. */
+/** The shared seeded generator, with the three draws these tests need. */
 function prng(seed: number): { int(n: number): number; pick<T>(a: readonly T[]): T; chance(p: number): boolean } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     int: (n) => Math.floor(next() * n),
     pick: (arr) => arr[Math.floor(next() * arr.length)],

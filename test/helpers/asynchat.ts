@@ -239,17 +239,7 @@ export function setBuffers(sock: Socket, option: number, bytes: number): void {
   sock.setsockopt(SOL_SOCKET, option, bytes);
 }
 
-/** A small deterministic PRNG (mulberry32), so that "random" chunkings are the same every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng';
 
 /** Median of numbers. */
 export function median(xs: number[]): number {
