@@ -11,7 +11,6 @@
 //   batch, or when a new channel took the fd number after the batch was collected.
 import { EV, native, type NativeReactor } from './native';
 import { AsynchatError, ExitNow, isDisconnect } from './errors';
-import { resolveBackend } from './reactor';
 
 export const READ_INTEREST = EV.READ | EV.PRI;
 export const WRITE_INTEREST = EV.WRITE;
@@ -291,4 +290,3 @@ export function timeoutMs(timeout: number | null | undefined): number {
   return Math.min(Math.ceil(timeout * 1000), 2 ** 31 - 1);
 }
 
-export { resolveBackend };

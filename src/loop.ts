@@ -1,7 +1,8 @@
 // Python's asyncore.loop / poll / close_all, and loopAsync: the same dispatch attached to
 // Node's event loop.
 import { AsynchatError, ExitNow, isSystemError } from './errors';
-import { resolveBackend, stateOf, timeoutMs, type SocketMap } from './engine';
+import { stateOf, timeoutMs, type SocketMap } from './engine';
+import { resolveBackend } from './reactor';
 import { socketMap } from './dispatcher';
 
 export interface LoopOptions {
