@@ -113,8 +113,6 @@ const variants = {
   'indexOf only': variant('js', { NATIVE_MIN_RUN: 'Infinity' }),
   'min 2 records': variant('r2', { NATIVE_MIN_RECORDS: 2 }),
   'min 32 records': variant('r32', { NATIVE_MIN_RECORDS: 32 }),
-  'sparse 256 B': variant('s256', { SPARSE_RECORD: 256 }),
-  'sparse 8 B': variant('s8', { SPARSE_RECORD: 8 }),
 };
 const counter = { terminator: null, closed: false, n: 0, collectIncomingData() {}, foundTerminator() { this.n++; } };
 

@@ -22,6 +22,7 @@
 
 #include "addon_state.h"
 #include "scan.h"
+#include "typed_args.h"
 
 namespace asynchat {
 namespace {
@@ -54,10 +55,6 @@ const uint8_t* FindMulti(const uint8_t* p, const uint8_t* end, const uint8_t* t,
   return static_cast<const uint8_t*>(memmem(p, end - p, t, tlen));
 }
 
-bool IsTyped(const Napi::Value& v, napi_typedarray_type type) {
-  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
-}
-
 size_t IndexArg(const Napi::Value& v, const char* what) {
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
@@ -67,27 +64,24 @@ size_t IndexArg(const Napi::Value& v, const char* what) {
 
 Napi::Value Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!IsTyped(info[0], napi_uint8_array) || !IsTyped(info[3], napi_uint8_array) ||
-      !IsTyped(info[4], napi_int32_array))
+  uint8_t* data;
+  uint8_t* t;
+  int32_t* found;
+  size_t buf_len, tlen, out_len;
+  if (!ByteElements(env, info[0], &data, &buf_len) || !ByteElements(env, info[3], &t, &tlen) ||
+      !TypedElements(env, info[4], napi_int32_array, &found, &out_len))
     throw Napi::TypeError::New(env, "scan(buf: Uint8Array, start, end, terminator: Uint8Array, out: Int32Array, max)");
-  Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
-  Napi::Uint8Array term = info[3].As<Napi::Uint8Array>();
-  Napi::Int32Array out = info[4].As<Napi::Int32Array>();
   size_t start = IndexArg(info[1], "start");
   size_t end = IndexArg(info[2], "end");
   size_t max = IndexArg(info[5], "max");
-  if (end > buf.ElementLength() || start > end)
+  if (end > buf_len || start > end)
     throw Napi::RangeError::New(env, "scan: start/end out of range");
   if (end > 0x7fffffff) throw Napi::RangeError::New(env, "scan: buffer too large");
-  if (out.ElementLength() < 1) throw Napi::RangeError::New(env, "scan: out must hold at least one slot");
-  if (max > out.ElementLength() - 1) max = out.ElementLength() - 1;  // one slot for the prefix
-  size_t tlen = term.ElementLength();
+  if (out_len < 1) throw Napi::RangeError::New(env, "scan: out must hold at least one slot");
+  if (max > out_len - 1) max = out_len - 1;  // one slot for the prefix
   if (tlen == 0) throw Napi::RangeError::New(env, "scan: empty terminator");
 
   GetState(env)->stats.scans++;
-  const uint8_t* data = buf.Data();
-  const uint8_t* t = term.Data();
-  int32_t* found = out.Data();
   size_t count = 0, pos = start;
   long credit = 1024;
   while (count < max && end - pos >= tlen) {

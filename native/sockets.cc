@@ -22,6 +22,7 @@
 #include "addresses.h"
 #include "errors.h"
 #include "sockets.h"
+#include "typed_args.h"
 
 namespace asynchat {
 namespace {
@@ -49,17 +50,14 @@ struct Bytes {
 // (buffer, offset?, length?) with bounds checked.
 Bytes BytesArg(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  if (!info[i].IsTypedArray()) throw Napi::TypeError::New(env, "expected a Buffer or Uint8Array");
-  Napi::TypedArray view = info[i].As<Napi::TypedArray>();
-  if (view.TypedArrayType() != napi_uint8_array)
-    throw Napi::TypeError::New(env, "expected a Buffer or Uint8Array");
-  Napi::Uint8Array bytes = view.As<Napi::Uint8Array>();
-  size_t size = bytes.ElementLength();
+  uint8_t* data;
+  size_t size;
+  if (!ByteElements(env, info[i], &data, &size)) throw Napi::TypeError::New(env, "expected a Buffer or Uint8Array");
   size_t offset = info[i + 1].IsNumber() ? info[i + 1].As<Napi::Number>().Int64Value() : 0;
   if (offset > size) throw Napi::RangeError::New(env, "offset is out of range");
   size_t length = info[i + 2].IsNumber() ? info[i + 2].As<Napi::Number>().Int64Value() : size - offset;
   if (length > size - offset) throw Napi::RangeError::New(env, "length is out of range");
-  return Bytes{bytes.Data() + offset, length};
+  return Bytes{data + offset, length};
 }
 
 int SetFdFlags(int fd, bool nonblocking) {
@@ -268,31 +266,38 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   size_t skip = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 0;
   uint32_t count = list.Length();
   if (count > IOV_MAX) count = IOV_MAX;
-  std::vector<iovec> iov;
-  iov.reserve(count);
+  // The usual write gathers a few buffers: no heap allocation for those.
+  constexpr uint32_t kOnStack = 64;
+  iovec on_stack[kOnStack];
+  std::vector<iovec> on_heap;
+  iovec* iov = on_stack;
+  if (count > kOnStack) {
+    on_heap.resize(count);
+    iov = on_heap.data();
+  }
   for (uint32_t i = 0; i < count; i++) {
-    Napi::Value item = list[i];
-    if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    napi_value item;
+    if (napi_get_element(env, list, i, &item) != napi_ok) throw Napi::Error::New(env);
+    uint8_t* data;
+    size_t length;
+    if (!ByteElements(env, item, &data, &length))
       throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
-    Napi::Uint8Array bytes = item.As<Napi::Uint8Array>();
-    uint8_t* data = bytes.Data();
-    size_t length = bytes.ElementLength();
     if (i == 0) {
       if (skip > length) throw Napi::RangeError::New(env, "offset is out of range");
       data += skip;
       length -= skip;
     }
-    iov.push_back(iovec{data, length});
+    iov[i] = iovec{data, length};
   }
   State(info)->stats.writes++;
   msghdr msg = {};
-  msg.msg_iov = iov.data();
-  msg.msg_iovlen = iov.size();
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
   ssize_t n;
   do n = sendmsg(fd, &msg, kSendFlags);
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == ENOTSOCK) {
-    do n = writev(fd, iov.data(), static_cast<int>(iov.size()));
+    do n = writev(fd, iov, static_cast<int>(count));
     while (n < 0 && errno == EINTR);
   }
   if (n < 0) {

@@ -14,6 +14,7 @@
 // batch grows with the run of records already delivered, so the look-ahead thrown away when it
 // changes is never more than what was just delivered.
 import { AsynchatError } from './errors';
+import { BufferView } from './buffer-view';
 import { native } from './native';
 
 /** A normalized terminator: a non-empty Buffer, a byte count (integer >= 0), or null. */
@@ -92,12 +93,6 @@ const NATIVE_MIN_RUN = 8;
  * the read holds this many records of the run's average length (bench/scan-threshold.mjs).
  */
 const NATIVE_MIN_RECORDS = 8;
-/**
- * Above this many bytes per record, a multi-byte terminator is found faster by search() (memchr
- * on its first byte) than by native.scan, whose memmem runs at ~0.5 ns per byte for short needles
- * (bench/scan-threshold.mjs).
- */
-const SPARSE_RECORD = 24;
 /**
  * Longer terminators are found with Buffer#indexOf (Boyer-Moore; a record is at least as long as
  * its terminator, so its per-call setup amortizes) and their partial match at the end of a read
@@ -265,6 +260,9 @@ export class InputSplitter {
    */
   private split(target: SplitterTarget, buf: Buffer, pos: number, epoch: number): void {
     const end = buf.length;
+    // Records are made with BufferView from these (buf.subarray costs more than twice as much).
+    const ab = buf.buffer;
+    const base = buf.byteOffset;
     try {
       while (pos < end) {
         if (target.closed || this.epoch !== epoch) return;
@@ -273,14 +271,14 @@ export class InputSplitter {
           this.run = 0;
           const have = end - pos;
           if (!t) {
-            target.collectIncomingData(buf.subarray(pos, end));
+            target.collectIncomingData(new BufferView(ab, base + pos, end - pos));
             pos = end;
           } else if (have < t) {
-            target.collectIncomingData(buf.subarray(pos, end));
+            target.collectIncomingData(new BufferView(ab, base + pos, end - pos));
             pos = end;
             target.terminator = t - have;
           } else {
-            target.collectIncomingData(buf.subarray(pos, pos + t));
+            target.collectIncomingData(new BufferView(ab, base + pos, t));
             pos += t;
             target.terminator = 0;
             if (target.closed) return;
@@ -291,7 +289,7 @@ export class InputSplitter {
         }
         const m = t.length;
         if (m === 0) {
-          target.collectIncomingData(buf.subarray(pos, end));
+          target.collectIncomingData(new BufferView(ab, base + pos, end - pos));
           pos = end;
           continue;
         }
@@ -299,19 +297,43 @@ export class InputSplitter {
         if (at >= 0) {
           if (at > pos) {
             this.admit(at - pos);
-            target.collectIncomingData(buf.subarray(pos, at));
+            target.collectIncomingData(new BufferView(ab, base + pos, at - pos));
             this.collected += at - pos;
             if (target.closed) return;
           }
           pos = at + m;
           this.collected = 0;
           target.foundTerminator();
+          // The rest of the records one native scan found, delivered by a loop without find()'s
+          // bookkeeping while nothing that scan depended on changes: the same terminator
+          // object, an open channel, no discard(), and the results not taken by another
+          // splitter (fed from a callback).
+          let idx = this.cIdx;
+          const count = this.cCount;
+          if (idx < count && this.cBuf === buf && this.cNext === pos && this.cTerm === t && resultsOwner === this) {
+            const first = idx;
+            const from = pos;
+            while (idx < count && target.terminator === t && resultsOwner === this && this.epoch === epoch && !target.closed) {
+              const next = results[idx++];
+              this.cIdx = idx;
+              if (next > pos) {
+                this.admit(next - pos);
+                target.collectIncomingData(new BufferView(ab, base + pos, next - pos));
+                if (target.closed) return;
+              }
+              pos = next + m;
+              this.cNext = pos;
+              target.foundTerminator();
+            }
+            this.run += idx - first;
+            this.runBytes += pos - from;
+          }
           continue;
         }
         const q = this.tail;
         if (end - pos !== q) {
           this.admit(end - pos - q);
-          target.collectIncomingData(buf.subarray(pos, end - q));
+          target.collectIncomingData(new BufferView(ab, base + pos, end - q - pos));
           this.collected += end - pos - q;
           if (target.closed || this.epoch !== epoch) return;
         }
@@ -439,8 +461,7 @@ export class InputSplitter {
     }
     if (
       this.run >= NATIVE_MIN_RUN && m <= LONG_TERMINATOR && end <= NATIVE_MAX_OFFSET &&
-      (end - pos) * this.run >= NATIVE_MIN_RECORDS * this.runBytes &&
-      (m === 1 || this.runBytes <= SPARSE_RECORD * this.run)
+      (end - pos) * this.run >= NATIVE_MIN_RECORDS * this.runBytes
     ) {
       const max = this.run < 1 ? 1 : this.run < BATCH ? this.run : BATCH;
       const count = native.scan(buf, pos, end, t, results, max);

@@ -241,7 +241,7 @@ describe('OutputQueue', () => {
     q.clear();
     expect(q.bytes).toBe(0);
     expect(q.empty).toBe(true);
-    expect(q._internals()).toEqual({ entries: 0, blockBytes: 0 });
+    expect(q._internals()).toEqual({ entries: 0, blockBytes: 1024 });  // kept for the next push
     q.push('again');
     expect(drain(q).data.toString()).toBe('again');
   });
@@ -538,7 +538,8 @@ describe('cost', () => {
       }
       const used = process.cpuUsage(before);
       expect(sent).toBe(2 * bytes + 3);
-      expect(q._internals()).toEqual({ entries: 0, blockBytes: 0 });
+      expect(q._internals().entries).toBe(0);
+      expect(q._internals().blockBytes).toBeLessThanOrEqual(2048);
       return ((used.user + used.system) * 1000) / bytes;
     };
     run(4 << 20); // warm up
@@ -594,6 +595,26 @@ describe('cost', () => {
     }
     drain(q);
     expect(q.empty).toBe(true);
+    expect(q._internals().entries).toBe(0);
+    expect(q._internals().blockBytes).toBeLessThanOrEqual(2048);
+  });
+
+  it('keeps a small block across drains and writes it again, and lets a burst\'s big block go', () => {
+    const q = new OutputQueue();
+    const out: Uint8Array[] = [];
+    // A steady sender: one reply per batch, sent whole, then the next one.
+    for (let i = 0; i < 100; i++) {
+      const line = `reply ${i}\r\n`;
+      q.push(line);
+      const r = q.gather(out, 1 << 20, 64);
+      // What the kernel is offered is this reply, not bytes of an earlier one left in the block.
+      expect(Buffer.concat(out.slice(0, r.count)).subarray(r.firstOffset).toString()).toBe(line);
+      q.consume(r.total);
+      expect(q._internals()).toEqual({ entries: 0, blockBytes: 1024 });
+    }
+    // A burst of small pushes grows blocks to 64 KiB; once drained, none of them is kept.
+    for (let i = 0; i < 10_000; i++) q.push('small line\n');
+    expect(drain(q).data.length).toBe(110_000);
     expect(q._internals()).toEqual({ entries: 0, blockBytes: 0 });
   });
 });
