@@ -6,6 +6,7 @@
 // Output: push() only queues (a copy); everything pushed while a batch of events is handled
 // is written at the end of the batch with one writev per channel ("cork by default"), and
 // writable interest is asked for only while data remains.
+import { BufferView } from './buffer-view';
 import { Dispatcher, socketMap } from './dispatcher';
 import type { SocketMap } from './engine';
 import { registerLibraryInterest } from './engine';
@@ -23,6 +24,7 @@ const MiB = 1024 * 1024;
 // point into it. (One slab per channel cost 256 KiB of address space per connection.)
 const SLAB_SIZE = 256 * 1024;
 let slab: Buffer = Buffer.allocUnsafe(0);
+let slabBytes: ArrayBufferLike = slab.buffer;  // slab's memory (slab starts at its offset 0)
 let slabUsed = 0;
 
 export class AsyncChat extends Dispatcher {
@@ -125,6 +127,7 @@ export class AsyncChat extends Dispatcher {
     const size = this.acInBufferSize;
     if (slab.length - slabUsed < size) {
       slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, size));
+      slabBytes = slab.buffer;
       slabUsed = 0;
     }
     let n: number;
@@ -143,7 +146,7 @@ export class AsyncChat extends Dispatcher {
       this._handleCloseOnce();
       return;
     }
-    const chunk = slab.subarray(slabUsed, slabUsed + n);
+    const chunk = new BufferView(slabBytes, slabUsed, n);
     slabUsed += n;
     this.splitter.maxBuffered = this.maxInputBuffered;
     this.splitter.feed(this, chunk);
@@ -266,8 +269,10 @@ export class AsyncChat extends Dispatcher {
 
   // Whether the peer is read from is decided after a send attempt (initiateSend), not at
   // push time: output pushed during a batch is written at its end, and a fast peer takes it.
+  // Only the first push of a batch marks the channel (the check is inlined: once per push).
   private queued(): void {
-    this._touch();
+    const ac = this._ac;
+    if (ac !== undefined && !ac.dirty) this._touch();
   }
 
   private updateOutputFull(): void {

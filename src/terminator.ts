@@ -99,6 +99,8 @@ const NATIVE_MIN_RECORDS = 8;
  * by KMP: native.scan's prefix check is quadratic in the terminator's length.
  */
 const LONG_TERMINATOR = 64;
+/** The run's counters are halved past this. */
+const RUN_CAP = 1 << 16;
 /** native.scan reports offsets as int32. */
 const NATIVE_MAX_OFFSET = 0x7fffffff;
 const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
@@ -441,6 +443,12 @@ export class InputSplitter {
         this.runBytes = 0;
       }
       this.runTerm = t;
+    }
+    // Only their ratio and a threshold matter: halving keeps both small integers (a counter
+    // that outgrew V8's small integers would change the field's representation mid-run).
+    if (this.run >= RUN_CAP) {
+      this.run >>>= 1;
+      this.runBytes = Math.floor(this.runBytes / 2);
     }
     if (
       this.cBuf === buf && this.cNext === pos && resultsOwner === this &&
