@@ -149,7 +149,7 @@ export class AsyncChat extends Dispatcher {
     const chunk = new BufferView(slabBytes, slabUsed, n);
     slabUsed += n;
     this.splitter.maxBuffered = this.maxInputBuffered;
-    this.splitter.feed(this, chunk);
+    this.splitter.feed(this, chunk, slabBytes);
   }
 
   // ---- output ----

@@ -16,6 +16,7 @@
 // Python cuts a push larger than ac_out_buffer_size (64 KiB) into 64 KiB pieces and sends one
 // piece per send(). That is only observable as the size of single send calls, so pushes stay
 // whole here and gather()'s maxBytes bounds each write instead.
+import { BufferView } from './buffer-view';
 import { AsynchatError } from './errors';
 
 /** Python's producer: more() returns the next chunk; empty, null or undefined when exhausted. */
@@ -140,6 +141,9 @@ export class OutputQueue {
   // The block small copies go to, and how much of it is used. An entry can grow in place only
   // if it ends exactly at `fill` of the current block.
   private block: Buffer | null = null;
+  // block.buffer and block.byteOffset, for views of it (reading .buffer costs a runtime call).
+  private blockMemory: ArrayBufferLike = EMPTY.buffer;
+  private blockOffset = 0;
   private fill = 0;
   private nextBlockSize = BLOCK_MIN;
   // Bumped by clear(), so that a gather() whose producer cleared the queue notices.
@@ -239,7 +243,11 @@ export class OutputQueue {
       const take = Math.min(e.end - e.start, maxBytes - total);
       if (e.start + take === e.end) {
         let view = e.view;
-        if (view === null || view.length !== e.end - e.base) view = e.view = e.buf.subarray(e.base, e.end);
+        if (view === null || view.length !== e.end - e.base) {
+          view = e.view = e.buf === this.block
+            ? new BufferView(this.blockMemory, this.blockOffset + e.base, e.end - e.base)
+            : e.buf.subarray(e.base, e.end);
+        }
         out[count] = view;
         if (count === 0) firstOffset = e.start - e.base;
       } else {
@@ -387,7 +395,9 @@ export class OutputQueue {
   private newBlock(need: number): void {
     let size = this.nextBlockSize;
     while (size < need) size *= 2;
-    this.block = Buffer.allocUnsafe(size);
+    const block = this.block = Buffer.allocUnsafe(size);
+    this.blockMemory = block.buffer;
+    this.blockOffset = block.byteOffset;
     this.fill = 0;
     this.nextBlockSize = Math.min(BLOCK_MAX, size * 2);
   }

@@ -192,12 +192,14 @@ export class InputSplitter {
    * A callback's exception propagates, and what was not yet delivered is kept for the next call,
    * as Python keeps it in ac_in_buffer. Past maxBuffered this throws ERR_ASYNCHAT_INPUT_TOO_LARGE
    * and keeps throwing until discard(). Called again from inside a callback, the chunk is
-   * delivered after the rest of the current one.
+   * delivered after the rest of the current one. `memory` is chunk.buffer, when the caller has
+   * it at hand: reading that property costs a call into the V8 runtime per chunk.
    */
-  feed(target: SplitterTarget, chunk: Buffer): void {
+  feed(target: SplitterTarget, chunk: Buffer, memory?: ArrayBufferLike): void {
     if (!Buffer.isBuffer(chunk)) {
       const u8 = chunk as Uint8Array;
       chunk = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+      memory = undefined;
     }
     if (this.feeding) {
       (this.queued ??= []).push(chunk);
@@ -212,7 +214,7 @@ export class InputSplitter {
     try {
       let next: Buffer | undefined = chunk;
       while (next !== undefined) {
-        this.feedOne(target, next);
+        this.feedOne(target, next, next === chunk ? memory : undefined);
         if (target.closed) {
           this.queued = null;
           this.dropKept();
@@ -233,7 +235,7 @@ export class InputSplitter {
     }
   }
 
-  private feedOne(target: SplitterTarget, chunk: Buffer): void {
+  private feedOne(target: SplitterTarget, chunk: Buffer, memory: ArrayBufferLike | undefined): void {
     const epoch = this.epoch;
     let buf = chunk;
     let pos = 0;
@@ -252,7 +254,7 @@ export class InputSplitter {
         this.keptFor = null;
       }
     }
-    this.split(target, buf, pos, epoch);
+    this.split(target, buf, pos, epoch, buf === chunk ? memory : undefined);
   }
 
   /**
@@ -260,10 +262,10 @@ export class InputSplitter {
    * read afresh for every record. `pos` moves exactly when Python's ac_in_buffer is sliced, so
    * that an exception leaves the same bytes undelivered.
    */
-  private split(target: SplitterTarget, buf: Buffer, pos: number, epoch: number): void {
+  private split(target: SplitterTarget, buf: Buffer, pos: number, epoch: number, memory: ArrayBufferLike | undefined): void {
     const end = buf.length;
     // Records are made with BufferView from these (buf.subarray costs more than twice as much).
-    const ab = buf.buffer;
+    const ab = memory ?? buf.buffer;
     const base = buf.byteOffset;
     try {
       while (pos < end) {
@@ -315,18 +317,20 @@ export class InputSplitter {
           if (idx < count && this.cBuf === buf && this.cNext === pos && this.cTerm === t && resultsOwner === this) {
             const first = idx;
             const from = pos;
+            // (cIdx and cNext are brought up to date after the loop: a callback cannot reach
+            // them, since a chunk fed from one is queued, and an exception drops the cache.)
             while (idx < count && target.terminator === t && resultsOwner === this && this.epoch === epoch && !target.closed) {
               const next = results[idx++];
-              this.cIdx = idx;
               if (next > pos) {
-                this.admit(next - pos);
+                if (next - pos > this.maxBuffered) this.admit(next - pos);  // collected is 0 here
                 target.collectIncomingData(new BufferView(ab, base + pos, next - pos));
                 if (target.closed) return;
               }
               pos = next + m;
-              this.cNext = pos;
               target.foundTerminator();
             }
+            this.cIdx = idx;
+            this.cNext = pos;
             this.run += idx - first;
             this.runBytes += pos - from;
           }
