@@ -19,6 +19,7 @@ import { InputSplitter, findPrefixAtEnd, normalizeTerminator, type Terminator } 
 export { SimpleProducer, findPrefixAtEnd, type Producer, type Terminator };
 
 const MiB = 1024 * 1024;
+const BIG_WRITE = 64 * 1024;
 // One slab per thread receives every channel's reads back to back; a new one is started when
 // the rest of the current one cannot take a full read. An old one lives on only while records
 // point into it. (One slab per channel cost 256 KiB of address space per connection.)
@@ -214,7 +215,6 @@ export class AsyncChat extends Dispatcher {
         }
         break;  // only exhausted producers were left: the queue may have drained
       }
-      this.gathered.length = got.count;
       let n: number;
       try {
         n = native.writev(this._fileno!, this.gathered, got.firstOffset);
@@ -226,7 +226,9 @@ export class AsyncChat extends Dispatcher {
         }
         throw err;
       }
-      this.gathered.length = 0;
+      // Let go of what was written when it is big; small views (of the block the queue keeps
+      // anyway) are simply overwritten by the next gather.
+      if (got.total >= BIG_WRITE) this.gathered.length = 0;
       if (n <= 0) break;
       out.consume(n);
       if (n < got.total) break;

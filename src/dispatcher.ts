@@ -412,7 +412,6 @@ export class DispatcherWithSend extends Dispatcher {
     for (let budget = 4; budget > 0 && !out.empty; budget--) {
       const got = out.gather(this.gathered, 1 << 20, 64);
       if (got.count === 0) break;
-      this.gathered.length = got.count;
       let n: number;
       try {
         n = native.writev(this._fileno!, this.gathered, got.firstOffset);

@@ -256,7 +256,8 @@ export class OutputQueue {
       count++;
       total += take;
     }
-    out.length = count;
+    // Writing an array's length is a runtime call: only when it changes.
+    if (out.length !== count) out.length = count;
     const closeReached = count === 0 && this.head !== null && this.head.kind === CLOSE;
     return { count, firstOffset, total, closeReached };
   }
