@@ -147,10 +147,10 @@ export class AsyncChat extends Dispatcher {
       this._handleCloseOnce();
       return;
     }
-    const chunk = new BufferView(slabBytes, slabUsed, n);
+    const at = slabUsed;
     slabUsed += n;
     this.splitter.maxBuffered = this.maxInputBuffered;
-    this.splitter.feed(this, chunk, slabBytes);
+    this.splitter.feed(this, new BufferView(slabBytes, at, n), slabBytes, at);
   }
 
   // ---- output ----
