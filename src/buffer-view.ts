@@ -7,16 +7,23 @@
 /** `new BufferView(arrayBuffer, byteOffset, length)`: a Buffer over that memory, no copy. */
 export type BufferViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer;
 
+/**
+ * Outside Node (a runtime whose Buffer names no species of its own): a Uint8Array subclass
+ * that inherits Buffer's methods and answers to Buffer.isBuffer.
+ */
+export function inheritingBufferView(): BufferViewConstructor {
+  class BufferView extends Uint8Array {}
+  Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
+  Object.defineProperty(BufferView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
+  return BufferView as unknown as BufferViewConstructor;
+}
+
 function nodeBufferClass(): BufferViewConstructor {
   const species = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
   if (typeof species === 'function' && species.prototype === Buffer.prototype) {
     return species as BufferViewConstructor;
   }
-  // Another runtime: a Uint8Array subclass that inherits Buffer's methods.
-  class BufferView extends Uint8Array {}
-  Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
-  Object.defineProperty(BufferView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
-  return BufferView as unknown as BufferViewConstructor;
+  return inheritingBufferView();
 }
 
 export const BufferView: BufferViewConstructor = nodeBufferClass();
