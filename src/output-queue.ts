@@ -415,6 +415,7 @@ export class OutputQueue {
     if (block.length > BLOCK_KEEP) {
       this.nextBlockSize = Math.max(BLOCK_MIN, block.length >> 1);
       this.block = null;
+      this.blockMemory = EMPTY.buffer;  // nor its memory, through the cached ArrayBuffer
     }
   }
 
