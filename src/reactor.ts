@@ -2,9 +2,13 @@
 import { native, type NativeStats } from './native';
 import { AsynchatError } from './errors';
 
+// Fixed for the life of the addon; poll() and loop() check against it on every call (ported
+// code often runs `loop(timeout, false, map, 1)` in its own loop).
+const compiled: readonly string[] = native.backends.split(',');
+
 /** Backends compiled into this build, best first (e.g. ['epoll', 'poll']). */
 export function backends(): string[] {
-  return native.backends.split(',');
+  return [...compiled];
 }
 
 /**
@@ -18,10 +22,10 @@ export function defaultBackend(): string {
 /** Resolves Python's use_poll flag and an explicit name to a backend name, checked. */
 export function resolveBackend(usePoll = false, name?: string): string {
   const chosen = name ?? (usePoll ? 'poll' : defaultBackend());
-  if (!backends().includes(chosen)) {
+  if (!compiled.includes(chosen)) {
     throw new AsynchatError(
       'ERR_ASYNCHAT_BACKEND',
-      `unknown or unavailable backend '${chosen}' (this build has: ${backends().join(', ')})`,
+      `unknown or unavailable backend '${chosen}' (this build has: ${compiled.join(', ')})`,
     );
   }
   return chosen;
