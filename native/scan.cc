@@ -15,12 +15,21 @@
 //   back to memmem (FindMulti); both are linear,
 //   and the caller resumes where the previous call stopped, so the total work is linear in the
 //   bytes received whatever the record sizes.
+//
+//   recvScan(fd, buf, offset, size, terminator, out, max, minBytes) -> bytes read
+//
+// - recv() into buf[offset, offset + size), then the scan above over what arrived, in the same
+//   crossing: a channel reading short records pays one call per read, not two.
 #include <napi.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <string>
 
 #include "addon_state.h"
+#include "errors.h"
 #include "scan.h"
 #include "typed_args.h"
 
@@ -55,6 +64,29 @@ const uint8_t* FindMulti(const uint8_t* p, const uint8_t* end, const uint8_t* t,
   return static_cast<const uint8_t*>(memmem(p, end - p, t, tlen));
 }
 
+// The scan proper: the first max occurrences of t in data[start, end), left to right without
+// overlap, into found; when the search reached the end (fewer than max), found[count] is the
+// partial terminator the data ends with. Returns count.
+size_t FindRecords(const uint8_t* data, size_t start, size_t end, const uint8_t* t, size_t tlen, int32_t* found,
+                   size_t max) {
+  size_t count = 0, pos = start;
+  long credit = 1024;
+  while (count < max && end - pos >= tlen) {
+    const uint8_t* hit;
+    if (tlen == 1)
+      hit = static_cast<const uint8_t*>(memchr(data + pos, t[0], end - pos));
+    else
+      hit = FindMulti(data + pos, data + end, t, tlen, &credit);
+    if (hit == nullptr) break;
+    size_t at = hit - data;
+    found[count++] = static_cast<int32_t>(at);
+    pos = at + tlen;
+  }
+  if (count < max)
+    found[count] = static_cast<int32_t>(PrefixAtEnd(data + pos, end - pos, t, tlen));
+  return count;
+}
+
 size_t IndexArg(const Napi::Value& v, const char* what) {
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
@@ -82,28 +114,58 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   if (tlen == 0) throw Napi::RangeError::New(env, "scan: empty terminator");
 
   GetState(env)->stats.scans++;
-  size_t count = 0, pos = start;
-  long credit = 1024;
-  while (count < max && end - pos >= tlen) {
-    const uint8_t* hit;
-    if (tlen == 1)
-      hit = static_cast<const uint8_t*>(memchr(data + pos, t[0], end - pos));
-    else
-      hit = FindMulti(data + pos, data + end, t, tlen, &credit);
-    if (hit == nullptr) break;
-    size_t at = hit - data;
-    found[count++] = static_cast<int32_t>(at);
-    pos = at + tlen;
-  }
-  if (count < max)
-    found[count] = static_cast<int32_t>(PrefixAtEnd(data + pos, end - pos, t, tlen));
+  size_t count = FindRecords(data, start, end, t, tlen, found, max);
   return Napi::Number::New(env, static_cast<double>(count));
+}
+
+// recvScan(fd, buf, offset, size, terminator, out, max, minBytes) -> bytes read, 0 at end of
+// stream, -1 when nothing was there (recv's contract). When at least minBytes arrived, the
+// records of buf[offset, offset + n) are found in the same crossing: positions relative to
+// offset in out[0..count), the partial terminator after them as scan() gives it, and count in
+// the last slot of out (-1 when no scan was made). One call per read instead of two.
+Napi::Value RecvScan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  uint8_t* data;
+  uint8_t* t;
+  int32_t* found;
+  size_t buf_len, tlen, out_len;
+  if (!ByteElements(env, info[1], &data, &buf_len) || !ByteElements(env, info[4], &t, &tlen) ||
+      !TypedElements(env, info[5], napi_int32_array, &found, &out_len))
+    throw Napi::TypeError::New(env, "recvScan(fd, buf: Uint8Array, offset, size, terminator: Uint8Array, out: Int32Array, max, minBytes)");
+  size_t offset = IndexArg(info[2], "offset");
+  size_t size = IndexArg(info[3], "size");
+  size_t max = IndexArg(info[6], "max");
+  size_t min_bytes = IndexArg(info[7], "minBytes");
+  if (offset > buf_len || size > buf_len - offset) throw Napi::RangeError::New(env, "recvScan: offset/size out of range");
+  if (size > 0x7fffffff) throw Napi::RangeError::New(env, "recvScan: size too large");
+  if (out_len < 2) throw Napi::RangeError::New(env, "recvScan: out must hold at least two slots");
+  if (max > out_len - 2) max = out_len - 2;  // one slot for the prefix, one for the count
+  if (tlen == 0) throw Napi::RangeError::New(env, "recvScan: empty terminator");
+
+  AddonState* state = GetState(env);
+  state->stats.reads++;
+  found[out_len - 1] = -1;
+  ssize_t n;
+  do n = recv(fd, data + offset, size, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    ThrowSystemError(env, errno, "recv");
+  }
+  if (n > 0 && static_cast<size_t>(n) >= min_bytes) {
+    state->stats.scans++;
+    found[out_len - 1] = static_cast<int32_t>(FindRecords(data + offset, 0, n, t, tlen, found, max));
+  }
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 }  // namespace
 
 void InitScan(Napi::Env env, Napi::Object exports) {
   exports.Set("scan", Napi::Function::New<Scan>(env, "scan"));
+  exports.Set("recvScan", Napi::Function::New<RecvScan>(env, "recvScan"));
 }
 
 }  // namespace asynchat

@@ -133,7 +133,8 @@ export class AsyncChat extends Dispatcher {
     }
     let n: number;
     try {
-      n = native.recv(this._fileno!, slab, slabUsed, size);
+      // One crossing reads and, for a run of short records, finds them too.
+      n = this.splitter.receive(this._fileno!, slab, slabUsed, size, this.terminator, slabBytes);
     } catch (err) {
       if (isDisconnect(err)) {
         this._handleCloseOnce(err);

@@ -105,6 +105,14 @@ export interface NativeAddon {
   dup(fd: number): number;
   /** Terminator search; see native/scan.cc. */
   scan(buf: Uint8Array, start: number, end: number, terminator: Uint8Array, out: Int32Array, max: number): number;
+  /**
+   * recv(fd, buf, offset, size), then, when at least minBytes arrived, scan() of what arrived
+   * (positions relative to offset; the count in out's last slot, -1 when no scan was made).
+   */
+  recvScan(
+    fd: number, buf: Uint8Array, offset: number, size: number, terminator: Uint8Array, out: Int32Array, max: number,
+    minBytes: number,
+  ): number;
 }
 
 function findAddon(): string {

@@ -108,7 +108,9 @@ const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 // native.scan's results, shared by all splitters (4 KiB each would add up over many channels).
 // A splitter's cached results are valid while it is still the owner: a splitter fed from inside
 // another's callback takes the array over, and the first one scans again.
-const results = new Int32Array(BATCH + 1);
+// The last slot is recvScan's count.
+const results = new Int32Array(BATCH + 2);
+const SCANNED_COUNT = BATCH + 1;
 let resultsOwner: InputSplitter | null = null;
 
 /**
@@ -156,6 +158,13 @@ export class InputSplitter {
   private run = 0;
   private runBytes = 0;
 
+  // A chunk read by receive() with its records already found: where it lies, and the scan's
+  // terms. feed() of that chunk takes them as its cached results.
+  private primedMemory: ArrayBufferLike | null = null;
+  private primedOffset = -1;
+  private primedTerm: Uint8Array | null = null;
+  private primedMax = 0;
+
   private failTerm: Uint8Array | null = null;
   private failTab: Int32Array = new Int32Array(0);
 
@@ -186,6 +195,39 @@ export class InputSplitter {
   }
 
   /**
+   * Reads one chunk from fd into memory[offset, offset + size), with native.recv's contract
+   * (bytes read, 0 at end of stream, -1 when nothing was there; errors throw). When feed()
+   * would scan the chunk natively anyway (a long run of records with this terminator, nothing
+   * kept back from the last read), the records are found in the same crossing, and feed() of
+   * that chunk (memory, offset) starts from them. `bytes` is memory.buffer, when the caller has
+   * it at hand.
+   */
+  receive(fd: number, memory: Buffer, offset: number, size: number, t: Terminator, bytes?: ArrayBufferLike): number {
+    this.primedMemory = null;
+    const run = this.run;
+    // (Not while a chunk is being delivered: a read made from one of its callbacks would
+    // overwrite the results the delivery is walking.)
+    if (
+      this.feeding || run < NATIVE_MIN_RUN || !isBytes(t) || t.length > LONG_TERMINATOR || this.arenaUsed > this.keptStart ||
+      offset + size > NATIVE_MAX_OFFSET || (this.runTerm !== t && (this.runTerm === null || !sameBytes(this.runTerm, t)))
+    ) {
+      return native.recv(fd, memory, offset, size);
+    }
+    const max = run < BATCH ? run : BATCH;
+    // find()'s condition for a native scan at the start of the chunk, as a size.
+    const minBytes = Math.ceil((NATIVE_MIN_RECORDS * this.runBytes) / run);
+    const n = native.recvScan(fd, memory, offset, size, t, results, max, minBytes);
+    if (n > 0 && results[SCANNED_COUNT] >= 0) {
+      resultsOwner = this;
+      this.primedMemory = bytes ?? memory.buffer;
+      this.primedOffset = offset;
+      this.primedTerm = t;
+      this.primedMax = max;
+    }
+    return n;
+  }
+
+  /**
    * Feeds one received chunk: calls target.collectIncomingData / foundTerminator exactly as
    * Python's async_chat.handle_read would for the same sequence of reads.
    *
@@ -211,6 +253,7 @@ export class InputSplitter {
       return;
     }
     if (this.overLimit) throw this.limitError();
+    if (this.primedMemory !== null) this.adoptScan(chunk, memory, offset);
     this.feeding = true;
     try {
       let next: Buffer | undefined = chunk;
@@ -235,6 +278,22 @@ export class InputSplitter {
       this.feeding = false;
       this.cBuf = null;
     }
+  }
+
+  // The chunk receive() scanned is the one fed (same memory, same offset): its results become
+  // the cache find() reads at position 0. Anything else, and they are dropped.
+  private adoptScan(chunk: Buffer, memory: ArrayBufferLike | undefined, offset: number): void {
+    const primed = this.primedMemory === memory && this.primedOffset === offset && resultsOwner === this;
+    this.primedMemory = null;
+    if (!primed) return;
+    const count = results[SCANNED_COUNT];
+    this.cBuf = chunk;
+    this.cTerm = this.primedTerm;
+    this.cNext = 0;
+    this.cIdx = 0;
+    this.cCount = count;
+    this.cMax = this.primedMax;
+    this.cTail = count < this.primedMax ? results[count] : 0;
   }
 
   private feedOne(target: SplitterTarget, chunk: Buffer, memory: ArrayBufferLike | undefined, offset: number): void {
