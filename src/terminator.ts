@@ -164,6 +164,8 @@ export class InputSplitter {
   private primedOffset = -1;
   private primedTerm: Uint8Array | null = null;
   private primedMax = 0;
+  /** Bytes the last receive() got (-1: nothing there). */
+  private lastRead = 0;
 
   private failTerm: Uint8Array | null = null;
   private failTab: Int32Array = new Int32Array(0);
@@ -213,10 +215,12 @@ export class InputSplitter {
     ) {
       return native.recv(fd, memory, offset, size);
     }
-    const max = run < BATCH ? run : BATCH;
-    // find()'s condition for a native scan at the start of the chunk, as a size.
+    // find()'s condition for a native scan at the start of the chunk, as a size; a peer whose
+    // last read was smaller (one request at a time) is read with the plain recv.
     const minBytes = Math.ceil((NATIVE_MIN_RECORDS * this.runBytes) / run);
-    const n = native.recvScan(fd, memory, offset, size, t, results, max, minBytes);
+    if (this.lastRead < minBytes) return (this.lastRead = native.recv(fd, memory, offset, size));
+    const max = run < BATCH ? run : BATCH;
+    const n = this.lastRead = native.recvScan(fd, memory, offset, size, t, results, max, minBytes);
     if (n > 0 && results[SCANNED_COUNT] >= 0) {
       resultsOwner = this;
       this.primedMemory = bytes ?? memory.buffer;
