@@ -256,38 +256,45 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
-// writev(fd, buffers: Uint8Array[], firstOffset?) -> bytes written or -1 (EAGAIN). Sockets go
-// through sendmsg so that SIGPIPE is never raised; other fds through writev.
+// writev(fd, buffers: Uint8Array[] | Uint8Array, firstOffset?) -> bytes written or -1 (EAGAIN).
+// Sockets go through sendmsg so that SIGPIPE is never raised; other fds through writev. A lone
+// buffer may be passed as it is: the usual write (small pushes share one block) then skips the
+// array and its element lookup.
 Napi::Value Writev(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
-  if (!info[1].IsArray()) throw Napi::TypeError::New(env, "buffers must be an array");
-  Napi::Array list = info[1].As<Napi::Array>();
   size_t skip = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 0;
-  uint32_t count = list.Length();
-  if (count > IOV_MAX) count = IOV_MAX;
   // The usual write gathers a few buffers: no heap allocation for those.
   constexpr uint32_t kOnStack = 64;
   iovec on_stack[kOnStack];
   std::vector<iovec> on_heap;
   iovec* iov = on_stack;
-  if (count > kOnStack) {
-    on_heap.resize(count);
-    iov = on_heap.data();
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value item;
-    if (napi_get_element(env, list, i, &item) != napi_ok) throw Napi::Error::New(env);
-    uint8_t* data;
-    size_t length;
-    if (!ByteElements(env, item, &data, &length))
-      throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
-    if (i == 0) {
-      if (skip > length) throw Napi::RangeError::New(env, "offset is out of range");
-      data += skip;
-      length -= skip;
+  uint32_t count = 1;
+  uint8_t* data;
+  size_t length;
+  if (ByteElements(env, info[1], &data, &length)) {
+    iov[0] = iovec{data, length};
+  } else {
+    if (!info[1].IsArray()) throw Napi::TypeError::New(env, "buffers must be an array or a Uint8Array");
+    Napi::Array list = info[1].As<Napi::Array>();
+    count = list.Length();
+    if (count > IOV_MAX) count = IOV_MAX;
+    if (count > kOnStack) {
+      on_heap.resize(count);
+      iov = on_heap.data();
     }
-    iov[i] = iovec{data, length};
+    for (uint32_t i = 0; i < count; i++) {
+      napi_value item;
+      if (napi_get_element(env, list, i, &item) != napi_ok) throw Napi::Error::New(env);
+      if (!ByteElements(env, item, &data, &length))
+        throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
+      iov[i] = iovec{data, length};
+    }
+  }
+  if (count > 0) {
+    if (skip > iov[0].iov_len) throw Napi::RangeError::New(env, "offset is out of range");
+    iov[0].iov_base = static_cast<uint8_t*>(iov[0].iov_base) + skip;
+    iov[0].iov_len -= skip;
   }
   State(info)->stats.writes++;
   msghdr msg = {};

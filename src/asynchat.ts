@@ -218,7 +218,8 @@ export class AsyncChat extends Dispatcher {
       }
       let n: number;
       try {
-        n = native.writev(this._fileno!, this.gathered, got.firstOffset);
+        const bufs = this.gathered;
+        n = native.writev(this._fileno!, got.count === 1 ? bufs[0] : bufs, got.firstOffset);
       } catch (err) {
         this.gathered.length = 0;
         if (isDisconnect(err)) {

@@ -414,7 +414,8 @@ export class DispatcherWithSend extends Dispatcher {
       if (got.count === 0) break;
       let n: number;
       try {
-        n = native.writev(this._fileno!, this.gathered, got.firstOffset);
+        const bufs = this.gathered;
+        n = native.writev(this._fileno!, got.count === 1 ? bufs[0] : bufs, got.firstOffset);
       } catch (err) {
         if (isDisconnect(err)) {
           this._handleCloseOnce(err);

@@ -90,7 +90,8 @@ export interface NativeAddon {
   recv(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): number;
   /** Bytes sent, -1 when it would block. */
   send(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): number;
-  writev(fd: number, bufs: Uint8Array[], firstOffset?: number): number;
+  /** A lone buffer may be given as it is (no array). */
+  writev(fd: number, bufs: Uint8Array[] | Uint8Array, firstOffset?: number): number;
   read(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
   write(fd: number, buf: Uint8Array, offset?: number, length?: number): number;
   shutdown(fd: number, how: number): void;

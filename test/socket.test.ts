@@ -208,6 +208,12 @@ describe(`sockets over real connections (${backend})`, () => {
       expect(recvExactly(h, conn, n).toString()).toBe('head-body-tail');
       expect(native.writev(client.fileno(), [])).toBe(0);
       expect(() => native.writev(client.fileno(), [Buffer.from('ab')], 3)).toThrow(RangeError);
+      // A lone buffer may be given without an array, with the same offset rule.
+      expect(native.writev(client.fileno(), Buffer.from('XXsolo'), 2)).toBe(4);
+      expect(recvExactly(h, conn, 4).toString()).toBe('solo');
+      expect(() => native.writev(client.fileno(), Buffer.from('ab'), 3)).toThrow(RangeError);
+      expect(() => native.writev(client.fileno(), 'text' as unknown as Uint8Array)).toThrow(TypeError);
+      expect(() => native.writev(client.fileno(), [new Int32Array(2) as unknown as Uint8Array])).toThrow(TypeError);
     });
 
     it('shutdown(SHUT_WR) half-closes: the peer reads EOF and can still answer', () => {
@@ -403,8 +409,9 @@ describe(`sockets over real connections (${backend})`, () => {
       expect(buf.subarray(0, 14).toString()).toBe('through a pipe');
       // writev falls back to writev(2) for fds that are not sockets
       expect(native.writev(w, [Buffer.from('ab'), Buffer.from('cd')])).toBe(4);
-      expect(native.read(r, buf)).toBe(4);
-      expect(buf.subarray(0, 4).toString()).toBe('abcd');
+      expect(native.writev(w, Buffer.from('ef'))).toBe(2);
+      expect(native.read(r, buf)).toBe(6);
+      expect(buf.subarray(0, 6).toString()).toBe('abcdef');
       expect(native.getSocketError(r)).toBe(0); // not a socket: no pending error
       expect(waitReady(h, w, EV.WRITE) & EV.WRITE).toBe(EV.WRITE);
 
