@@ -172,7 +172,15 @@ export class OutputQueue {
         // A loop beats TypedArray#set (~16 ns a call) for a few bytes such as a CRLF.
         if (len <= 8) for (let i = 0; i < len; i++) block[at + i] = data[i];
         else block.set(data, at);
-        this.place(this.tail, len);
+        // place(), unrolled for its common case: the tail entry ends where the copy begins.
+        const tail = this.tail;
+        if (tail !== null && tail.buf === block && tail.end === at) {
+          this.fill = at + len;
+          this.queued += len;
+          tail.end = at + len;
+        } else {
+          this.place(tail, len);
+        }
         return;
       }
     }
