@@ -184,6 +184,11 @@ export class OutputQueue {
         return;
       }
     }
+    this.pushOther(data);
+  }
+
+  // push() for strings, a full block, large data, and what is not data at all.
+  private pushOther(data: Uint8Array | string): void {
     if (typeof data === 'string') {
       if (data.length !== 0) this.insertString(this.tail, data);
     } else if (data instanceof Uint8Array) {

@@ -164,6 +164,8 @@ export class InputSplitter {
   private primedOffset = -1;
   private primedTerm: Uint8Array | null = null;
   private primedMax = 0;
+  /** Where deliverRun() is in the chunk while it runs, else -1. */
+  private runPos = -1;
   /** Bytes the last receive() got (-1: nothing there). */
   private lastRead = 0;
 
@@ -376,31 +378,12 @@ export class InputSplitter {
           pos = at + m;
           this.collected = 0;
           target.foundTerminator();
-          // The rest of the records one native scan found, delivered by a loop without find()'s
-          // bookkeeping while nothing that scan depended on changes: the same terminator
-          // object, an open channel, no discard(), and the results not taken by another
-          // splitter (fed from a callback).
-          let idx = this.cIdx;
-          const count = this.cCount;
-          if (idx < count && this.cBuf === buf && this.cNext === pos && this.cTerm === t && resultsOwner === this) {
-            const first = idx;
-            const from = pos;
-            // (cIdx and cNext are brought up to date after the loop: a callback cannot reach
-            // them, since a chunk fed from one is queued, and an exception drops the cache.)
-            while (idx < count && target.terminator === t && resultsOwner === this && this.epoch === epoch && !target.closed) {
-              const next = results[idx++];
-              if (next > pos) {
-                if (next - pos > this.maxBuffered) this.admit(next - pos);  // collected is 0 here
-                target.collectIncomingData(new BufferView(ab, base + pos, next - pos));
-                if (target.closed) return;
-              }
-              pos = next + m;
-              target.foundTerminator();
-            }
-            this.cIdx = idx;
-            this.cNext = pos;
-            this.run += idx - first;
-            this.runBytes += pos - from;
+          // The rest of the records the same native scan found.
+          if (this.cIdx < this.cCount && this.cBuf === buf && this.cNext === pos && this.cTerm === t && resultsOwner === this) {
+            this.runPos = pos;
+            pos = this.deliverRun(target, t, ab, base, pos, epoch);
+            this.runPos = -1;
+            if (pos < 0) return;
           }
           continue;
         }
@@ -415,9 +398,46 @@ export class InputSplitter {
         return;
       }
     } catch (err) {
+      if (this.runPos >= 0) {
+        pos = this.runPos;  // where deliverRun() was
+        this.runPos = -1;
+      }
       if (!this.overLimit && this.epoch === epoch && !target.closed) this.keep(buf, pos, end, null);
       throw err;
     }
+  }
+
+  /**
+   * The records one native scan found after pos, delivered by a loop without find()'s
+   * bookkeeping while nothing that scan depended on changes: the same terminator object, an
+   * open channel, no discard(), and the results not taken by another splitter (fed from a
+   * callback). Returns where the record loop goes on, or -1 once the channel is closed. A
+   * function of its own so that V8 inlines the callbacks here, where they are called.
+   * this.runPos follows pos, for split()'s handler if a callback throws.
+   */
+  private deliverRun(target: SplitterTarget, t: Uint8Array, ab: ArrayBufferLike, base: number, pos: number, epoch: number): number {
+    const m = t.length;
+    const count = this.cCount;
+    let idx = this.cIdx;
+    const first = idx;
+    const from = pos;
+    // (cIdx and cNext are brought up to date after the loop: a callback cannot reach them,
+    // since a chunk fed from one is queued, and an exception drops the cache.)
+    while (idx < count && target.terminator === t && resultsOwner === this && this.epoch === epoch && !target.closed) {
+      const next = results[idx++];
+      if (next > pos) {
+        if (next - pos > this.maxBuffered) this.admit(next - pos);  // collected is 0 here
+        target.collectIncomingData(new BufferView(ab, base + pos, next - pos));
+        if (target.closed) return -1;
+      }
+      this.runPos = pos = next + m;
+      target.foundTerminator();
+    }
+    this.cIdx = idx;
+    this.cNext = pos;
+    this.run += idx - first;
+    this.runBytes += pos - from;
+    return pos;
   }
 
   /**
