@@ -78,6 +78,9 @@ class Entry {
 }
 
 const EMPTY = Buffer.alloc(0);
+// TypedArray#set, called directly: looked up on a Buffer, V8 makes `set` a generic property load
+// at every call (Buffer.prototype holds too many methods for it to keep a fast lookup).
+const copyInto = Uint8Array.prototype.set;
 
 // Node's wording: 'The "data" argument must be of type string or ... Received type number (5)'.
 function invalidArgType(what: string, value: unknown): TypeError {
@@ -171,7 +174,7 @@ export class OutputQueue {
       if (block !== null && len <= block.length - at && len !== 0) {
         // A loop beats TypedArray#set (~16 ns a call) for a few bytes such as a CRLF.
         if (len <= 8) for (let i = 0; i < len; i++) block[at + i] = data[i];
-        else block.set(data, at);
+        else copyInto.call(block, data, at);
         // place(), unrolled for its common case: the tail entry ends where the copy begins.
         const tail = this.tail;
         if (tail !== null && tail.buf === block && tail.end === at) {
