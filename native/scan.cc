@@ -94,27 +94,46 @@ size_t IndexArg(const Napi::Value& v, const char* what) {
   return static_cast<size_t>(d);
 }
 
+// What scan() and recvScan() share: the terminator, the output array and the most records to
+// look for, checked. `reserved` slots at the end of out are not for positions (the partial
+// terminator's length; recvScan's count).
+struct Search {
+  uint8_t* data;
+  size_t data_len;
+  const uint8_t* t;
+  size_t tlen;
+  int32_t* out;
+  size_t out_len;
+  size_t max;
+};
+
+Search SearchArgs(const Napi::CallbackInfo& info, size_t buf_i, size_t term_i, size_t out_i, size_t max_i,
+                  size_t reserved, const char* usage) {
+  Napi::Env env = info.Env();
+  Search s;
+  uint8_t* t;
+  if (!ByteElements(env, info[buf_i], &s.data, &s.data_len) || !ByteElements(env, info[term_i], &t, &s.tlen) ||
+      !TypedElements(env, info[out_i], napi_int32_array, &s.out, &s.out_len))
+    throw Napi::TypeError::New(env, usage);
+  s.t = t;
+  s.max = IndexArg(info[max_i], "max");
+  if (s.tlen == 0) throw Napi::RangeError::New(env, "scan: empty terminator");
+  if (s.out_len < reserved) throw Napi::RangeError::New(env, "scan: out is too short");
+  if (s.max > s.out_len - reserved) s.max = s.out_len - reserved;
+  return s;
+}
+
 Napi::Value Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint8_t* data;
-  uint8_t* t;
-  int32_t* found;
-  size_t buf_len, tlen, out_len;
-  if (!ByteElements(env, info[0], &data, &buf_len) || !ByteElements(env, info[3], &t, &tlen) ||
-      !TypedElements(env, info[4], napi_int32_array, &found, &out_len))
-    throw Napi::TypeError::New(env, "scan(buf: Uint8Array, start, end, terminator: Uint8Array, out: Int32Array, max)");
+  Search s = SearchArgs(info, 0, 3, 4, 5, 1,
+                        "scan(buf: Uint8Array, start, end, terminator: Uint8Array, out: Int32Array, max)");
   size_t start = IndexArg(info[1], "start");
   size_t end = IndexArg(info[2], "end");
-  size_t max = IndexArg(info[5], "max");
-  if (end > buf_len || start > end)
-    throw Napi::RangeError::New(env, "scan: start/end out of range");
+  if (end > s.data_len || start > end) throw Napi::RangeError::New(env, "scan: start/end out of range");
   if (end > 0x7fffffff) throw Napi::RangeError::New(env, "scan: buffer too large");
-  if (out_len < 1) throw Napi::RangeError::New(env, "scan: out must hold at least one slot");
-  if (max > out_len - 1) max = out_len - 1;  // one slot for the prefix
-  if (tlen == 0) throw Napi::RangeError::New(env, "scan: empty terminator");
 
   GetState(env)->stats.scans++;
-  size_t count = FindRecords(data, start, end, t, tlen, found, max);
+  size_t count = FindRecords(s.data, start, end, s.t, s.tlen, s.out, s.max);
   return Napi::Number::New(env, static_cast<double>(count));
 }
 
@@ -127,28 +146,21 @@ Napi::Value RecvScan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "fd must be a number");
   int fd = info[0].As<Napi::Number>().Int32Value();
-  uint8_t* data;
-  uint8_t* t;
-  int32_t* found;
-  size_t buf_len, tlen, out_len;
-  if (!ByteElements(env, info[1], &data, &buf_len) || !ByteElements(env, info[4], &t, &tlen) ||
-      !TypedElements(env, info[5], napi_int32_array, &found, &out_len))
-    throw Napi::TypeError::New(env, "recvScan(fd, buf: Uint8Array, offset, size, terminator: Uint8Array, out: Int32Array, max, minBytes)");
+  Search s = SearchArgs(info, 1, 4, 5, 6, 2,
+                        "recvScan(fd, buf: Uint8Array, offset, size, terminator: Uint8Array, out: Int32Array, max, minBytes)");
   size_t offset = IndexArg(info[2], "offset");
   size_t size = IndexArg(info[3], "size");
-  size_t max = IndexArg(info[6], "max");
   size_t min_bytes = IndexArg(info[7], "minBytes");
-  if (offset > buf_len || size > buf_len - offset) throw Napi::RangeError::New(env, "recvScan: offset/size out of range");
+  if (offset > s.data_len || size > s.data_len - offset)
+    throw Napi::RangeError::New(env, "recvScan: offset/size out of range");
   if (size > 0x7fffffff) throw Napi::RangeError::New(env, "recvScan: size too large");
-  if (out_len < 2) throw Napi::RangeError::New(env, "recvScan: out must hold at least two slots");
-  if (max > out_len - 2) max = out_len - 2;  // one slot for the prefix, one for the count
-  if (tlen == 0) throw Napi::RangeError::New(env, "recvScan: empty terminator");
 
   AddonState* state = GetState(env);
   state->stats.reads++;
-  found[out_len - 1] = -1;
+  int32_t& count_slot = s.out[s.out_len - 1];
+  count_slot = -1;
   ssize_t n;
-  do n = recv(fd, data + offset, size, 0);
+  do n = recv(fd, s.data + offset, size, 0);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
@@ -156,7 +168,7 @@ Napi::Value RecvScan(const Napi::CallbackInfo& info) {
   }
   if (n > 0 && static_cast<size_t>(n) >= min_bytes) {
     state->stats.scans++;
-    found[out_len - 1] = static_cast<int32_t>(FindRecords(data + offset, 0, n, t, tlen, found, max));
+    count_slot = static_cast<int32_t>(FindRecords(s.data + offset, 0, n, s.t, s.tlen, s.out, s.max));
   }
   return Napi::Number::New(env, static_cast<double>(n));
 }

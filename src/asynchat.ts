@@ -12,7 +12,7 @@ import type { SocketMap } from './engine';
 import { registerLibraryInterest } from './engine';
 import { isDisconnect } from './errors';
 import { native } from './native';
-import { OutputQueue, SimpleProducer, type Producer } from './output-queue';
+import { OutputQueue, SimpleProducer, gathered, type Producer } from './output-queue';
 import type { Socket } from './socket';
 import { InputSplitter, findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
 
@@ -218,8 +218,7 @@ export class AsyncChat extends Dispatcher {
       }
       let n: number;
       try {
-        const bufs = this.gathered;
-        n = native.writev(this._fileno!, got.count === 1 ? bufs[0] : bufs, got.firstOffset);
+        n = native.writev(this._fileno!, gathered(this.gathered, got), got.firstOffset);
       } catch (err) {
         this.gathered.length = 0;
         if (isDisconnect(err)) {

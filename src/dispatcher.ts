@@ -9,7 +9,7 @@ import { isDisconnect, isSystemError, systemError } from './errors';
 import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from './socket';
 import { native } from './native';
-import { OutputQueue } from './output-queue';
+import { OutputQueue, gathered } from './output-queue';
 
 const debuglog = util.debuglog('asynchat');
 
@@ -414,8 +414,7 @@ export class DispatcherWithSend extends Dispatcher {
       if (got.count === 0) break;
       let n: number;
       try {
-        const bufs = this.gathered;
-        n = native.writev(this._fileno!, got.count === 1 ? bufs[0] : bufs, got.firstOffset);
+        n = native.writev(this._fileno!, gathered(this.gathered, got), got.firstOffset);
       } catch (err) {
         if (isDisconnect(err)) {
           this._handleCloseOnce(err);

@@ -135,6 +135,14 @@ export class SimpleProducer implements Producer {
 
 const simpleMore = SimpleProducer.prototype.more;
 
+/**
+ * What to give native.writev for what gather() put in `out`: a lone buffer as it is (the usual
+ * write, small pushes sharing one block), which spares the native side walking an array.
+ */
+export function gathered(out: Uint8Array[], r: GatherResult): Uint8Array[] | Uint8Array {
+  return r.count === 1 ? out[0] : out;
+}
+
 export class OutputQueue {
   private readonly encoding: BufferEncoding;
   private head: Entry | null = null;

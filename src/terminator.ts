@@ -108,6 +108,8 @@ const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 // native.scan's results, shared by all splitters (4 KiB each would add up over many channels).
 // A splitter's cached results are valid while it is still the owner: a splitter fed from inside
 // another's callback takes the array over, and the first one scans again.
+/** nextCached(): the cached results end where the scan stopped; scan again. */
+const NOT_CACHED = -2;
 // The last slot is recvScan's count.
 const results = new Int32Array(BATCH + 2);
 const SCANNED_COUNT = BATCH + 1;
@@ -208,26 +210,21 @@ export class InputSplitter {
    */
   receive(fd: number, memory: Buffer, offset: number, size: number, t: Terminator, bytes?: ArrayBufferLike): number {
     this.primedMemory = null;
-    const run = this.run;
     // (Not while a chunk is being delivered: a read made from one of its callbacks would
     // overwrite the results the delivery is walking.)
-    if (
-      this.feeding || run < NATIVE_MIN_RUN || !isBytes(t) || t.length > LONG_TERMINATOR || this.arenaUsed > this.keptStart ||
-      offset + size > NATIVE_MAX_OFFSET || (this.runTerm !== t && (this.runTerm === null || !sameBytes(this.runTerm, t)))
-    ) {
-      return native.recv(fd, memory, offset, size);
-    }
-    // find()'s condition for a native scan at the start of the chunk, as a size; a peer whose
-    // last read was smaller (one request at a time) is read with the plain recv.
-    const minBytes = Math.ceil((NATIVE_MIN_RECORDS * this.runBytes) / run);
-    if (this.lastRead < minBytes) return (this.lastRead = native.recv(fd, memory, offset, size));
-    const max = run < BATCH ? run : BATCH;
-    const n = this.lastRead = native.recvScan(fd, memory, offset, size, t, results, max, minBytes);
+    const max = this.feeding || !isBytes(t) || this.arenaUsed > this.keptStart ||
+      (this.runTerm !== t && (this.runTerm === null || !sameBytes(this.runTerm, t)))
+      ? 0 : this.scanMax(t.length, offset + size);
+    // A peer whose last read was too small to scan (one request at a time) gets the plain recv.
+    const minBytes = max === 0 ? 0 : this.scanMinBytes();
+    if (max === 0 || this.lastRead < minBytes) return (this.lastRead = native.recv(fd, memory, offset, size));
+    const term = t as Buffer;  // max > 0: a byte terminator
+    const n = this.lastRead = native.recvScan(fd, memory, offset, size, term, results, max, minBytes);
     if (n > 0 && results[SCANNED_COUNT] >= 0) {
       resultsOwner = this;
       this.primedMemory = bytes ?? memory.buffer;
       this.primedOffset = offset;
-      this.primedTerm = t;
+      this.primedTerm = term;
       this.primedMax = max;
     }
     return n;
@@ -291,15 +288,51 @@ export class InputSplitter {
   private adoptScan(chunk: Buffer, memory: ArrayBufferLike | undefined, offset: number): void {
     const primed = this.primedMemory === memory && this.primedOffset === offset && resultsOwner === this;
     this.primedMemory = null;
-    if (!primed) return;
-    const count = results[SCANNED_COUNT];
-    this.cBuf = chunk;
-    this.cTerm = this.primedTerm;
-    this.cNext = 0;
+    if (primed) this.cacheScan(chunk, this.primedTerm!, 0, results[SCANNED_COUNT], this.primedMax);
+  }
+
+  /** Records to look for in one native scan ending at `end`, or 0 while one would not pay. */
+  private scanMax(m: number, end: number): number {
+    const run = this.run;
+    if (run < NATIVE_MIN_RUN || m > LONG_TERMINATOR || end > NATIVE_MAX_OFFSET) return 0;
+    return run < BATCH ? run : BATCH;
+  }
+
+  /** The fewest bytes a native scan pays for: NATIVE_MIN_RECORDS records of the run's average length. */
+  private scanMinBytes(): number {
+    return Math.ceil((NATIVE_MIN_RECORDS * this.runBytes) / this.run);
+  }
+
+  /** `count` records of t found from buf[pos] by a native scan for at most `max` are in `results`. */
+  private cacheScan(buf: Buffer, t: Uint8Array, pos: number, count: number, max: number): void {
+    resultsOwner = this;
+    this.cBuf = buf;
+    this.cTerm = t;
+    this.cNext = pos;
     this.cIdx = 0;
     this.cCount = count;
-    this.cMax = this.primedMax;
-    this.cTail = count < this.primedMax ? results[count] : 0;
+    this.cMax = max;
+    this.cTail = count < max ? results[count] : 0;
+  }
+
+  /**
+   * The next record from the cached results (pos is where the search starts: cNext), or -1 with
+   * this.tail set when the scan reached the end of the chunk, or NOT_CACHED when it stopped at
+   * its maximum: scan again.
+   */
+  private nextCached(pos: number, m: number): number {
+    if (this.cIdx < this.cCount) {
+      const at = results[this.cIdx++];
+      this.cNext = at + m;
+      this.run++;
+      this.runBytes += at + m - pos;
+      return at;
+    }
+    if (this.cCount < this.cMax) {
+      this.tail = this.cTail;
+      return -1;
+    }
+    return NOT_CACHED;
   }
 
   private feedOne(target: SplitterTarget, chunk: Buffer, memory: ArrayBufferLike | undefined, offset: number): void {
@@ -547,42 +580,13 @@ export class InputSplitter {
       (this.cTerm === t || sameBytes(this.cTerm!, t))
     ) {
       this.cTerm = t;
-      if (this.cIdx < this.cCount) {
-        const at = results[this.cIdx++];
-        this.cNext = at + m;
-        this.run++;
-        this.runBytes += at + m - pos;
-        return at;
-      }
-      if (this.cCount < this.cMax) {
-        this.tail = this.cTail;
-        return -1;
-      }
+      const at = this.nextCached(pos, m);
+      if (at !== NOT_CACHED) return at;
     }
-    if (
-      this.run >= NATIVE_MIN_RUN && m <= LONG_TERMINATOR && end <= NATIVE_MAX_OFFSET &&
-      (end - pos) * this.run >= NATIVE_MIN_RECORDS * this.runBytes
-    ) {
-      const max = this.run < 1 ? 1 : this.run < BATCH ? this.run : BATCH;
-      const count = native.scan(buf, pos, end, t, results, max);
-      resultsOwner = this;
-      this.cBuf = buf;
-      this.cTerm = t;
-      this.cCount = count;
-      this.cMax = max;
-      this.cTail = count < max ? results[count] : 0;
-      if (count > 0) {
-        const at = results[0];
-        this.cIdx = 1;
-        this.cNext = at + m;
-        this.run++;
-        this.runBytes += at + m - pos;
-        return at;
-      }
-      this.cIdx = 0;
-      this.cNext = pos;
-      this.tail = this.cTail;
-      return -1;
+    const max = this.scanMax(m, end);
+    if (max > 0 && end - pos >= this.scanMinBytes()) {
+      this.cacheScan(buf, t, pos, native.scan(buf, pos, end, t, results, max), max);
+      return this.nextCached(pos, m);  // max > 0: never NOT_CACHED here
     }
     const at = m === 1 ? buf.indexOf(t[0], pos) : m > LONG_TERMINATOR ? buf.indexOf(t, pos) : this.search(buf, pos, end, t);
     if (at >= 0) {
