@@ -3,7 +3,7 @@
 //   node bench/scan-threshold.mjs            # primitives, splitter variants, 1 MiB of 2-byte lines
 //   node bench/scan-threshold.mjs --python   # also time CPython's asynchat on the same input
 //
-// src/terminator.ts is compiled to a temporary directory; variants of its tuning constants are
+// src/asynchat/terminator.ts is compiled to a temporary directory; variants of its tuning constants are
 // made by rewriting them in the compiled output, so the source carries no test hooks.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,10 +21,10 @@ process.on('exit', () => rmSync(out, { recursive: true, force: true }));
 execFileSync(process.execPath, [
   require.resolve('typescript/bin/tsc'), '--outDir', out, '--rootDir', path.join(root, 'src'),
   '--strict', '--module', 'commonjs', '--target', 'ES2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node',
-  path.join(root, 'src', 'terminator.ts'),
+  path.join(root, 'src', 'asynchat', 'terminator.ts'),
 ], { stdio: 'inherit' });
-const compiled = readFileSync(path.join(out, 'terminator.js'), 'utf8');
-const { native } = require(path.join(out, 'native.js'));
+const compiled = readFileSync(path.join(out, 'asynchat', 'terminator.js'), 'utf8');
+const { native } = require(path.join(out, 'binding', 'native.js'));
 
 /** The module with some constants replaced. */
 function variant(name, constants) {

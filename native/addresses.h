@@ -1,4 +1,4 @@
-// Socket addresses between Python's shapes (as src/socket.ts passes them) and sockaddr.
+// Socket addresses between Python's shapes (as src/binding/socket.ts passes them) and sockaddr.
 //   AF_INET:  (host, port)                     host "" = any, "localhost" = loopback
 //   AF_INET6: (host, port, flowinfo, scope_id)
 //   AF_UNIX:  (path)                           a leading NUL is Linux's abstract namespace

@@ -13,7 +13,7 @@
 
 namespace asynchat {
 
-// Interest and readiness bits. src/native.ts mirrors these values.
+// Interest and readiness bits. src/binding/native.ts mirrors these values.
 enum EventBits : uint32_t {
   kRead = 1,    // interest and readiness
   kWrite = 2,   // interest and readiness

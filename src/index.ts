@@ -1,9 +1,9 @@
 // asynchat: Python's asyncore and asynchat for Node.js, on a native reactor.
-export * from './socket';
+export * from './binding/socket';
 export * from './asyncore';
 export * as asyncore from './asyncore';
-export * from './asynchat-module';
-export * as asynchat from './asynchat-module';
+export * from './asynchat';
+export * as asynchat from './asynchat';
 export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
-export { native, addonPath, type NativeStats } from './native';
-export { stats, resetStats, backends, defaultBackend } from './reactor';
+export { native, addonPath, type NativeStats } from './binding/native';
+export { stats, resetStats, backends, defaultBackend } from './binding/backends';

@@ -9,7 +9,7 @@
 // A slow reader must not slow the room down, nor make it hold unbounded memory for it: a push()
 // never waits, it queues. Each member's queue may hold `maxBacklog` bytes (its outputHighWater)
 // beyond what its socket takes; past that, the member is dropped and the room is told.
-import { AsyncChat, socketMap, type Address, type Socket, type SocketMap } from '../../src/index';
+import { AsyncChat, socketMap, type Address, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
 
 export interface ChatOptions extends ListenOptions {

@@ -1,5 +1,5 @@
 // npm run example:client -- --port 6380 [--host 127.0.0.1] [--mode attached|blocking] COMMAND [ARGS...] [';' COMMAND ...]
-import { loop, loopAsync } from '../../src/index';
+import { loop, loopAsync } from '../../src';
 import { parseArgs } from '../common/cli';
 import { RespClient, formatReply, type RespValue } from './resp-client';
 

@@ -10,7 +10,7 @@
 //
 // Replies are read with the terminator "\r\n" for the type lines (+OK, :1, $5, *2, -ERR ...),
 // and with an integer terminator for each bulk string, so values are binary-safe.
-import { AF_INET, AF_INET6, AsyncChat, socketMap, type SocketMap } from '../../src/index';
+import { AF_INET, AF_INET6, AsyncChat, socketMap, type SocketMap } from '../../src';
 
 /** A reply: simple string, integer, bulk string (bytes), nil, or an array of replies. */
 export type RespValue = string | number | Buffer | null | RespValue[];

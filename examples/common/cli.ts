@@ -1,7 +1,7 @@
 // What the examples' command lines share: options, the "listening on" line, and the two ways
 // to run a socket map.
 import { writeSync } from 'node:fs';
-import { closeAll, loop, loopAsync, socketMap, type SocketMap } from '../../src/index';
+import { closeAll, loop, loopAsync, socketMap, type SocketMap } from '../../src';
 
 export type Mode = 'blocking' | 'attached';
 

@@ -2,7 +2,7 @@
 // hands each accepted connection to the protocol's AsyncChat subclass.
 import {
   AF_INET, AF_INET6, Dispatcher, socketMap, type Address, type Socket, type SocketMap,
-} from '../../src/index';
+} from '../../src';
 
 export interface ListenOptions {
   /** Default 127.0.0.1 (an IPv6 address such as ::1 makes an AF_INET6 socket). */

@@ -13,7 +13,7 @@
 // requests costs more than about one read of memory, or more than one open file.
 import path from 'node:path';
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { AsyncChat, socketMap, type Producer, type Socket, type SocketMap } from '../../src/index';
+import { AsyncChat, socketMap, type Producer, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
 
 export interface HttpOptions extends ListenOptions {

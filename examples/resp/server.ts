@@ -7,7 +7,7 @@
 // never searched. A line that does not start with "*" is an inline command ("PING\r\n", what
 // redis-benchmark's PING_INLINE and a telnet user send), split at spaces; "double" and 'single'
 // quotes group words, as in Redis.
-import { AsyncChat, socketMap, type Socket, type SocketMap } from '../../src/index';
+import { AsyncChat, socketMap, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
 
 export interface RespOptions extends ListenOptions {

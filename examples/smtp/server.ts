@@ -17,7 +17,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { AsyncChat, socketMap, type Address, type Socket, type SocketMap } from '../../src/index';
+import { AsyncChat, socketMap, type Address, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
 
 export interface Message {

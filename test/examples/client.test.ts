@@ -4,7 +4,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RespClient, RespError, formatReply } from '../../examples/client/resp-client';
 import { RespServer } from '../../examples/resp/server';
-import { loopAsync, type SocketMap } from '../../src/index';
+import { loopAsync, type SocketMap } from '../../src';
 import { MODES, fdBaseline, root, run, startCli, startInProcess, type Mode, type Running } from './helpers';
 
 function startServer(mode: Mode): Promise<Running> {

@@ -8,7 +8,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { closeAll, loopAsync, type SocketMap } from '../../src/index';
+import { closeAll, loopAsync, type SocketMap } from '../../src';
 import { canListFds, diffFds, openFds } from '../helpers/fds';
 
 export type Mode = 'blocking' | 'attached';

@@ -4,11 +4,11 @@
 // scenario runs unchanged in either mode; a raw Socket outside the map is used where a test
 // only writes before the loop runs or reads after it.
 import { expect } from 'vitest';
-import { Dispatcher } from '../../src/dispatcher';
-import type { SocketMap } from '../../src/engine';
-import { closeAll, loop, loopAsync } from '../../src/loop';
-import { EV } from '../../src/native';
-import { AF_INET, MSG_PEEK, SOL_SOCKET, type Socket } from '../../src/socket';
+import { Dispatcher } from '../../src/asyncore/dispatcher';
+import type { SocketMap } from '../../src/engine/map-state';
+import { closeAll, loop, loopAsync } from '../../src/asyncore/loop';
+import { EV } from '../../src/binding/native';
+import { AF_INET, MSG_PEEK, SOL_SOCKET, type Socket } from '../../src/binding/socket';
 import { canListFds, diffFds, openFds } from './fds';
 import { openReactor, waitReady, withDeadline } from './reactor';
 import { connection, recvExactly } from './sockets';

@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loop } from '../../src/loop';
-import type { SocketMap } from '../../src/engine';
-import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, Socket, type Address } from '../../src/socket';
+import { loop } from '../../src/asyncore/loop';
+import type { SocketMap } from '../../src/engine/map-state';
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, Socket, type Address } from '../../src/binding/socket';
 
 /**
  * Runs loop(timeout, false, map, 1) until `done()` holds; throws once `maxIterations` or

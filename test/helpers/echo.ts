@@ -1,8 +1,8 @@
-// An echo server on the native layer in attached mode, written with src/socket.ts: a listening
+// An echo server on the native layer in attached mode, written with src/binding/socket.ts: a listening
 // Socket, accept in onBatch, echo with send (leftovers wait for WRITE readiness).
-import { native, EV, type NativeReactor } from '../../src/native';
-import { defaultBackend } from '../../src/reactor';
-import { AF_INET, SOCK_STREAM, Socket } from '../../src/socket';
+import { native, EV, type NativeReactor } from '../../src/binding/native';
+import { defaultBackend } from '../../src/binding/backends';
+import { AF_INET, SOCK_STREAM, Socket } from '../../src/binding/socket';
 
 interface Peer {
   sock: Socket;

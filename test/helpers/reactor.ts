@@ -1,6 +1,6 @@
 // Waiting on the native reactor with a deadline, instead of sleeping and hoping.
-import { native, EV, type NativeReactor } from '../../src/native';
-import { defaultBackend } from '../../src/reactor';
+import { native, EV, type NativeReactor } from '../../src/binding/native';
+import { defaultBackend } from '../../src/binding/backends';
 
 /** Readiness bits that end any wait: the fd can do nothing more (HUP, ERR, NVAL). */
 export const DONE = EV.HUP | EV.ERR | EV.NVAL;

@@ -1,8 +1,8 @@
 // Connected sockets made the way asyncore makes them: listen, non-blocking connect, wait for
 // the connect to complete on the reactor, accept.
 import { expect } from 'vitest';
-import { native, EV } from '../../src/native';
-import { Socket, SOCK_STREAM, type Address } from '../../src/socket';
+import { native, EV } from '../../src/binding/native';
+import { Socket, SOCK_STREAM, type Address } from '../../src/binding/socket';
 import { waitReady, type Harness } from './reactor';
 
 export interface Connection {

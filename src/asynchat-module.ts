@@ -1,2 +1,0 @@
-// The asynchat module, as one namespace: `import { asynchat } from 'asynchat'`.
-export { AsyncChat, SimpleProducer, findPrefixAtEnd, type Producer, type Terminator } from './asynchat';

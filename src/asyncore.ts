@@ -1,7 +1,0 @@
-// The asyncore module, as one namespace: `import { asyncore } from 'asynchat'`.
-export { socketMap, Dispatcher, DispatcherWithSend, type SocketLike } from './dispatcher';
-export { FileWrapper, FileDispatcher } from './file-dispatcher';
-export { loop, loopAsync, poll, poll2, poll3, closeAll, type LoopOptions, type LoopAsyncOptions } from './loop';
-export { readwrite, type Channel, type SocketMap } from './engine';
-export { ExitNow, DISCONNECTED } from './errors';
-export { compactTraceback, type CompactTraceback } from './traceback';

@@ -1,0 +1,454 @@
+// Python's asyncore.dispatcher and dispatcher_with_send, method for method, under camelCase
+// names. Where Python has a known flaw the fix is noted where it is made.
+import util from 'node:util';
+import {
+  READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, stateOf, type Channel, type ChannelState,
+  type SocketMap,
+} from '../engine/map-state';
+import { isDisconnect, isSystemError, systemError } from '../errors';
+import { compactTraceback } from './traceback';
+import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../binding/socket';
+import { native } from '../binding/native';
+import { OutputQueue, gathered } from '../engine/output-queue';
+
+const debuglog = util.debuglog('asynchat');
+
+/** The global map, fd -> dispatcher, used by loop(), poll() and closeAll() by default. */
+export const socketMap: SocketMap = new Map();
+
+/** What a dispatcher needs of its socket: a Socket, or a FileWrapper around a plain fd. */
+export interface SocketLike {
+  fileno(): number;
+  close(): void;
+  tryRecvInto(buf: Uint8Array, offset?: number, length?: number): number;
+  trySend(data: Uint8Array, offset?: number, length?: number): number;
+  recv(bufsize: number): Buffer;
+  send(data: Uint8Array | string): number;
+  getsockopt(level: number, option: number): number;
+  setBlocking?(flag: boolean): void;
+  getpeername?(): Address;
+  connectEx?(addr: Address): 0 | string;
+  listen?(backlog?: number): void;
+  bind?(addr: Address): void;
+  tryAccept?(): [Socket, Address] | null;
+  setsockopt?(level: number, option: number, value: number | boolean | Uint8Array): void;
+}
+
+const DEFAULT_IGNORE: ReadonlySet<string> = Object.freeze(new Set(['warning'])) as ReadonlySet<string>;
+
+function formatAddr(addr: Address): string {
+  return Array.isArray(addr) && addr.length === 2 ? `${addr[0]}:${addr[1]}` : JSON.stringify(addr);
+}
+
+export class Dispatcher implements Channel {
+  debug = false;
+  connected = false;
+  accepting = false;
+  connecting = false;
+  closing = false;
+  addr: Address | null = null;
+  socket: SocketLike | null = null;
+  ignoreLogTypes: ReadonlySet<string> = DEFAULT_IGNORE;
+  /** [family, type] given to createSocket, as Python's family_and_type. */
+  familyAndType?: [number, number];
+
+  /** @internal */ _map: SocketMap;
+  /** @internal */ _fileno: number | null = null;
+  /** @internal */ _ac?: ChannelState;
+  /** @internal */ _closed = false;
+  /** @internal */ _closeHandled = false;
+  /**
+   * Why the library called handleClose: the disconnect error (ECONNRESET, EPIPE, a failed
+   * connect's error...), or null for an orderly end of stream, a hang-up, or a close asked for.
+   */
+  closeReason: Error | null = null;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    this._map = map ?? socketMap;
+    if (sock) {
+      sock.setBlocking(false);
+      this.setSocket(sock, map);
+      this.connected = true;
+      try {
+        this.addr = sock.getpeername();
+      } catch (err) {
+        if (isSystemError(err, 'ENOTCONN', 'EINVAL')) {
+          // The socket is not connected yet (or it listens): as in Python, that is fine.
+          this.connected = false;
+        } else {
+          this.delChannel(map);
+          throw err;
+        }
+      }
+    }
+  }
+
+  toString(): string {
+    const status = [this.constructor.name];
+    if (this.accepting && this.addr) status.push('listening');
+    else if (this.connected) status.push('connected');
+    if (this.addr !== null) status.push(formatAddr(this.addr));
+    return `<${status.join(' ')} fd=${this._fileno ?? -1}>`;
+  }
+
+  [util.inspect.custom](): string {
+    return this.toString();
+  }
+
+  // ---- the map ----
+
+  addChannel(map?: SocketMap): void {
+    const target = map ?? this._map;
+    const fd = this._fileno!;
+    target.set(fd, this);
+    stateOf(target).add(this, fd);
+  }
+
+  delChannel(map?: SocketMap): void {
+    const target = map ?? this._map;
+    const fd = this._fileno;
+    if (fd !== null && target.get(fd) === this) target.delete(fd);
+    if (this._ac !== undefined) this._ac.owner.remove(this);
+    this._fileno = null;
+  }
+
+  createSocket(family: number = AF_INET, type: number = SOCK_STREAM): void {
+    this.familyAndType = [family, type];
+    this.setSocket(new Socket(family, type));
+  }
+
+  setSocket(sock: SocketLike, map?: SocketMap): void {
+    // A dispatcher given a new socket leaves the map under its old fd first (Python leaves a
+    // stale entry behind, which keeps receiving that fd's events).
+    if (this._fileno !== null && this._fileno !== sock.fileno()) this.delChannel();
+    this.socket = sock;
+    this._fileno = sock.fileno();
+    this._closed = false;
+    this._closeHandled = false;
+    this.closeReason = null;
+    this.addChannel(map);
+  }
+
+  setReuseAddr(): void {
+    try {
+      const sock = this.socket!;
+      sock.setsockopt!(SOL_SOCKET, SO_REUSEADDR, sock.getsockopt(SOL_SOCKET, SO_REUSEADDR) | 1);
+    } catch (err) {
+      if (!isSystemError(err)) throw err;
+    }
+  }
+
+  // ---- predicates for select() ----
+
+  readable(): boolean {
+    return true;
+  }
+
+  writable(): boolean {
+    return true;
+  }
+
+  // ---- socket methods ----
+
+  listen(num: number): void {
+    this.accepting = true;
+    this.socket!.listen!(num);
+    this._touch();
+  }
+
+  bind(addr: Address): void {
+    this.addr = addr;
+    this.socket!.bind!(addr);
+  }
+
+  connect(address: Address): void {
+    this.connected = false;
+    this.connecting = true;
+    this._touch();
+    const err = this.socket!.connectEx!(address);
+    if (err === 'EINPROGRESS' || err === 'EALREADY' || err === 'EWOULDBLOCK' || err === 'EAGAIN') {
+      this.addr = address;
+      return;
+    }
+    if (err === 0 || err === 'EISCONN') {
+      this.addr = address;
+      this.handleConnectEvent();
+      return;
+    }
+    throw systemError(err, 'connect', formatAddr(address));
+  }
+
+  /** [socket, address], or null when no connection is waiting (or it was aborted). */
+  accept(): [Socket, Address] | null {
+    try {
+      return this.socket!.tryAccept!();
+    } catch (err) {
+      if (isSystemError(err, 'EWOULDBLOCK', 'ECONNABORTED', 'EAGAIN')) return null;
+      throw err;
+    }
+  }
+
+  /** Bytes sent: 0 when the socket's buffer is full, or when the peer is gone (then closed). */
+  send(data: Uint8Array | string): number {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    try {
+      const n = this.socket!.trySend(bytes);
+      return n < 0 ? 0 : n;
+    } catch (err) {
+      if (isDisconnect(err)) {
+        this._handleCloseOnce(err);
+        return 0;
+      }
+      throw err;
+    }
+  }
+
+  /** Up to bufferSize bytes; an empty Buffer at end of stream or when the peer is gone (then closed). */
+  recv(bufferSize: number): Buffer {
+    try {
+      const data = this.socket!.recv(bufferSize);
+      if (data.length === 0) this._handleCloseOnce();
+      return data;
+    } catch (err) {
+      if (isDisconnect(err)) {
+        this._handleCloseOnce(err);
+        return Buffer.alloc(0);
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.connected = false;
+    this.accepting = false;
+    this.connecting = false;
+    this._closed = true;
+    this.delChannel();
+    if (this.socket !== null) {
+      try {
+        this.socket.close();
+      } catch (err) {
+        if (!isSystemError(err, 'ENOTCONN', 'EBADF')) throw err;
+      }
+    }
+  }
+
+  // ---- logging ----
+
+  log(message: unknown): void {
+    process.stderr.write(`log: ${String(message)}\n`);
+  }
+
+  logInfo(message: unknown, type = 'info'): void {
+    if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${String(message)}\n`);
+  }
+
+  // ---- events, as the loop delivers them ----
+
+  handleReadEvent(): void {
+    if (this.accepting) {
+      // accepting sockets are never connected, they "spawn" new sockets that are connected
+      this.handleAccept();
+    } else if (!this.connected) {
+      if (this.connecting) this.handleConnectEvent();
+      this.handleRead();
+    } else {
+      this.handleRead();
+    }
+  }
+
+  handleConnectEvent(): void {
+    const err = this._socketError();
+    if (err !== 0) throw systemError(err, 'connect', this.addr ? formatAddr(this.addr) : '');
+    this.handleConnect();
+    this.connected = true;
+    this.connecting = false;
+    this._touch();
+  }
+
+  handleWriteEvent(): void {
+    if (this.accepting) return;  // accepting sockets shouldn't get a write event
+    if (!this.connected && this.connecting) this.handleConnectEvent();
+    this.handleWrite();
+  }
+
+  handleExptEvent(): void {
+    // Priority data, or an error condition on the socket: SO_ERROR tells which.
+    const err = this._socketError();
+    if (err !== 0) this._handleCloseOnce(systemError(err, 'socket'));
+    else this.handleExpt();
+  }
+
+  handleError(err?: unknown): void {
+    const [, type, value, info] = compactTraceback(err);
+    let self: string;
+    try {
+      self = this.toString();
+    } catch {
+      self = '<toString() failed for a dispatcher>';
+    }
+    this.logInfo(`uncaptured exception, closing channel ${self} (${type}:${value} ${info})`, 'error');
+    this._handleCloseOnce(err);
+  }
+
+  handleExpt(): void {
+    this.logInfo('unhandled incoming priority event', 'warning');
+  }
+
+  handleRead(): void {
+    this.logInfo('unhandled read event', 'warning');
+  }
+
+  handleWrite(): void {
+    this.logInfo('unhandled write event', 'warning');
+  }
+
+  handleConnect(): void {
+    this.logInfo('unhandled connect event', 'warning');
+  }
+
+  handleAccept(): void {
+    const pair = this.accept();
+    if (pair !== null) this.handleAccepted(pair[0], pair[1]);
+  }
+
+  handleAccepted(sock: Socket, addr: Address): void {
+    sock.close();
+    this.logInfo('unhandled accepted event', 'warning');
+  }
+
+  handleClose(): void {
+    this.logInfo('unhandled close event', 'warning');
+    this.close();
+  }
+
+  /** true once close() ran: no callback reaches this dispatcher any more. */
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Ask readable()/writable() again now. Overridden predicates are asked before every wait
+   * (blocking loop) or after every batch (loopAsync); call this when their answer changes
+   * because of something else, such as a timer, to have it applied at once.
+   */
+  updateInterest(): void {
+    this._touch();
+  }
+
+  // ---- engine hooks ----
+
+  /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */
+  _socketError(): 0 | string {
+    return this._fileno === null ? 0 : native.getSocketError(this._fileno);
+  }
+
+  /**
+   * @internal handleClose at most once, and never after close() (Python can call it twice:
+   * end of stream on read, then hang-up; and after the channel closed itself).
+   */
+  _handleCloseOnce(reason?: unknown): void {
+    if (this._closeHandled || this._closed) return;
+    this._closeHandled = true;
+    if (reason instanceof Error) this.closeReason = reason;
+    debuglog('handleClose %s', this);
+    this.handleClose();
+  }
+
+  /** @internal state changed outside a dispatch: recompute interest before the next wait. */
+  _touch(): void {
+    if (this._ac !== undefined && this._ac.fd >= 0) this._ac.owner.markDirty(this);
+  }
+
+  /**
+   * @internal Interest when readable()/writable() are the library's. Python's default
+   * writable() is true, which makes an idle connected dispatcher spin the loop (a known
+   * flaw); the reactor is asked for write readiness only while it can matter: a connect in
+   * progress, or a subclass that handles writes.
+   */
+  _interest(): number {
+    let mask = this.readable() ? READ_INTEREST : 0;
+    if (!this.accepting) {
+      const wantsWrite = this.writable === Dispatcher.prototype.writable
+        ? this.connecting || handlesWrites(this)
+        : this.writable();
+      if (wantsWrite) mask |= WRITE_INTEREST;
+    }
+    return mask;
+  }
+}
+
+
+function handlesWrites(d: Dispatcher): boolean {
+  return d.handleWrite !== Dispatcher.prototype.handleWrite ||
+    d.handleWriteEvent !== Dispatcher.prototype.handleWriteEvent;
+}
+
+registerLibraryInterest(Dispatcher.prototype.readable, Dispatcher.prototype.writable);
+
+/**
+ * Python's dispatcher_with_send: send() queues and starts sending at once. The queue is a list
+ * of chunks sent with writev, so output is linear in bytes (Python re-slices one buffer).
+ */
+export class DispatcherWithSend extends Dispatcher {
+  /** @internal */ _out = new OutputQueue();
+  private readonly gathered: Uint8Array[] = [];
+  // The last write was partial: the socket's buffer is full until the next write event, so
+  // send() only queues (Python makes one failing send syscall per call while it is full).
+  private full = false;
+
+  /** What is queued and not yet sent (a copy, for inspection). */
+  get outBuffer(): Buffer {
+    const chunks: Uint8Array[] = [];
+    const result = this._out.gather(chunks, Number.MAX_SAFE_INTEGER, 1 << 30);
+    return Buffer.concat(chunks.slice(0, result.count)).subarray(result.firstOffset);
+  }
+
+  /** Sends what the queue holds until the socket's buffer is full (4 MiB at most per call). */
+  initiateSend(): void {
+    if (!this.connected || this.socket === null) return;
+    this.full = false;
+    const out = this._out;
+    for (let budget = 4; budget > 0 && !out.empty; budget--) {
+      const got = out.gather(this.gathered, 1 << 20, 64);
+      if (got.count === 0) break;
+      let n: number;
+      try {
+        n = native.writev(this._fileno!, gathered(this.gathered, got), got.firstOffset);
+      } catch (err) {
+        if (isDisconnect(err)) {
+          this._handleCloseOnce(err);
+          return;
+        }
+        throw err;
+      }
+      if (n <= 0) {
+        this.full = true;
+        break;
+      }
+      out.consume(n);
+      if (n < got.total) {
+        this.full = true;
+        break;
+      }
+    }
+    this._touch();
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  override writable(): boolean {
+    return !this.connected || !this._out.empty;
+  }
+
+  override send(data: Uint8Array | string): number {
+    if (this.debug) this.logInfo(`sending ${util.inspect(data)}`);
+    this._out.push(data);
+    if (!this.full) this.initiateSend();
+    return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  }
+}
+
+registerLibraryInterest(DispatcherWithSend.prototype.writable);
