@@ -48,14 +48,42 @@ export function isSystemError(err: unknown, ...codes: string[]): err is SystemEr
     (codes.length === 0 || codes.includes((err as SystemError).code));
 }
 
+/**
+ * Every ERR_ASYNCHAT_* code the library raises (TypeScript and C++), with when. The README's
+ * error table is checked against this list, and this list against the sources, by
+ * test/errors.test.ts: a new code goes here first.
+ */
+export const ERROR_CODES = {
+  ERR_ASYNCHAT_INPUT_TOO_LARGE: 'an AsyncChat received more than `maxInputBuffered` bytes without its terminator',
+  ERR_ASYNCHAT_BAD_TERMINATOR: '`setTerminator` got a negative number or an unusable value (a TypeError for a value of the wrong type)',
+  ERR_ASYNCHAT_BACKEND: 'the backend asked for is unknown or not compiled in',
+  ERR_ASYNCHAT_LOOP_RUNNING: 'a map is already served by `loopAsync()`',
+  ERR_ASYNCHAT_CLOSED: 'a native reactor was used after `close()`',
+  ERR_ASYNCHAT_ATTACHED: 'a native reactor attached to Node\'s loop was asked to `wait()` or to attach again',
+  ERR_ASYNCHAT_NOT_IMPLEMENTED: '`collectIncomingData`/`foundTerminator` were not overridden, or a `FileWrapper` was asked a socket option it cannot have',
+  ERR_ASYNCHAT_REENTRANT: 'an output queue was drained from inside one of its own producers\' `more()`',
+  ERR_ASYNCHAT_NO_ADDON: 'the native addon was not found (not built, and no prebuilt binary fits)',
+} as const;
+
+export type AsynchatErrorCode = keyof typeof ERROR_CODES;
+
 /** An error of this library, with a stable ERR_ASYNCHAT_* code. */
 export class AsynchatError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: AsynchatErrorCode;
+  constructor(code: AsynchatErrorCode, message: string) {
     super(message);
     this.name = 'AsynchatError';
     this.code = code;
   }
+}
+
+/**
+ * The one way the library makes a coded error: an AsynchatError, or for a value of the wrong
+ * type a TypeError carrying the same code (as Node's own ERR_INVALID_ARG_TYPE is a TypeError).
+ */
+export function asynchatError(code: AsynchatErrorCode, message: string, kind: 'TypeError' | 'Error' = 'Error'): Error & { code: AsynchatErrorCode } {
+  if (kind === 'Error') return new AsynchatError(code, message);
+  return Object.assign(new TypeError(message), { code });
 }
 
 /**

@@ -10,7 +10,7 @@ import { BufferView } from '../engine/buffer-view';
 import { Dispatcher, socketMap } from '../asyncore/dispatcher';
 import type { SocketMap } from '../engine/map-state';
 import { registerLibraryInterest } from '../engine/map-state';
-import { isDisconnect } from '../errors';
+import { asynchatError, isDisconnect } from '../errors';
 import { native } from '../binding/native';
 import { OutputQueue, SimpleProducer, gathered, type Producer } from '../engine/output-queue';
 import type { Socket } from '../binding/socket';
@@ -291,8 +291,6 @@ export class AsyncChat extends Dispatcher {
 registerLibraryInterest(AsyncChat.prototype.readable, AsyncChat.prototype.writable);
 
 function notImplemented(method: string): Error {
-  return Object.assign(new Error(`${method} must be implemented by a subclass of AsyncChat`), {
-    code: 'ERR_ASYNCHAT_NOT_IMPLEMENTED',
-  });
+  return asynchatError('ERR_ASYNCHAT_NOT_IMPLEMENTED', `${method} must be implemented by a subclass of AsyncChat`);
 }
 

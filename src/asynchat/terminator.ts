@@ -13,7 +13,7 @@
 // counts) never pays for a look-ahead it throws away; while the terminator stays the same, the
 // batch grows with the run of records already delivered, so the look-ahead thrown away when it
 // changes is never more than what was just delivered.
-import { AsynchatError } from '../errors';
+import { AsynchatError, asynchatError } from '../errors';
 import { BufferView } from '../engine/buffer-view';
 import { native } from '../binding/native';
 
@@ -42,9 +42,10 @@ export function normalizeTerminator(
     );
   }
   if (t instanceof Uint8Array) return t.length === 0 ? null : Buffer.from(t);
-  throw Object.assign(
-    new TypeError(`a terminator must be a string, bytes, a non-negative integer or null, got ${describe(t)}`),
-    { code: 'ERR_ASYNCHAT_BAD_TERMINATOR' },
+  throw asynchatError(
+    'ERR_ASYNCHAT_BAD_TERMINATOR',
+    `a terminator must be a string, bytes, a non-negative integer or null, got ${describe(t)}`,
+    'TypeError',
   );
 }
 

@@ -2,7 +2,7 @@
 // sit in a socket map. The wrapper owns a duplicate of the fd, as Python's does.
 import { Dispatcher, type SocketLike } from './dispatcher';
 import type { SocketMap } from '../engine/map-state';
-import { systemError } from '../errors';
+import { asynchatError, systemError } from '../errors';
 import { copyOut, readTarget } from '../binding/read-buffer';
 import { native } from '../binding/native';
 import { SOL_SOCKET, SO_ERROR } from '../binding/socket';
@@ -54,9 +54,7 @@ export class FileWrapper implements SocketLike {
   /** Only what asyncore asks: SO_ERROR, which a plain fd never has. */
   getsockopt(level: number, option: number, buflen?: number): number {
     if (level === SOL_SOCKET && option === SO_ERROR && !buflen) return 0;
-    throw Object.assign(new Error('Only asyncore specific behaviour implemented.'), {
-      code: 'ERR_ASYNCHAT_NOT_IMPLEMENTED',
-    });
+    throw asynchatError('ERR_ASYNCHAT_NOT_IMPLEMENTED', 'Only asyncore specific behaviour implemented.');
   }
 
   setBlocking(flag: boolean): void {

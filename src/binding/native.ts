@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { asynchatError } from '../errors';
 
 /** Address as the addon returns it: [family, host, port, flowinfo, scopeId] or [family, path]. */
 export type RawAddress = [number, string, number?, number?, number?];
@@ -127,9 +128,8 @@ function findAddon(): string {
       if (existsSync(candidate)) return candidate;
     }
   }
-  throw Object.assign(
-    new Error('asynchat: the native addon is not built; run `npm install` (or `npm run build:native`)'),
-    { code: 'ERR_ASYNCHAT_NO_ADDON' },
+  throw asynchatError(
+    'ERR_ASYNCHAT_NO_ADDON', 'asynchat: the native addon is not built; run `npm install` (or `npm run build:native`)',
   );
 }
 
