@@ -3,10 +3,11 @@
 //   node bench/scan-threshold.mjs            # primitives, splitter variants, 1 MiB of 2-byte lines
 //   node bench/scan-threshold.mjs --python   # also time CPython's asynchat on the same input
 //
-// src/asynchat/terminator.ts is compiled to a temporary directory; variants of its tuning constants are
-// made by rewriting them in the compiled output, so the source carries no test hooks.
+// src/asynchat/input-splitter.ts is compiled to a temporary directory; variants of the scan
+// policy's tuning constants (src/asynchat/scan-cache.ts) are made by rewriting them in a copy of
+// the compiled asynchat/ folder, so the source carries no test hooks.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,9 +22,9 @@ process.on('exit', () => rmSync(out, { recursive: true, force: true }));
 execFileSync(process.execPath, [
   require.resolve('typescript/bin/tsc'), '--outDir', out, '--rootDir', path.join(root, 'src'),
   '--strict', '--module', 'commonjs', '--target', 'ES2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node',
-  path.join(root, 'src', 'asynchat', 'terminator.ts'),
+  path.join(root, 'src', 'asynchat', 'input-splitter.ts'),
 ], { stdio: 'inherit' });
-const compiled = readFileSync(path.join(out, 'asynchat', 'terminator.js'), 'utf8');
+const compiled = readFileSync(path.join(out, 'asynchat', 'scan-cache.js'), 'utf8');
 const { native } = require(path.join(out, 'binding', 'native.js'));
 
 /** The module with some constants replaced. */
@@ -34,9 +35,10 @@ function variant(name, constants) {
     if (!re.test(src)) throw new Error(`no constant ${k}`);
     src = src.replace(re, `const ${k} = ${v};`);
   }
-  const file = path.join(out, `terminator-${name}.js`);
-  writeFileSync(file, src);
-  return require(file);
+  const dir = path.join(out, `asynchat-${name}`);
+  cpSync(path.join(out, 'asynchat'), dir, { recursive: true });
+  writeFileSync(path.join(dir, 'scan-cache.js'), src);
+  return require(path.join(dir, 'input-splitter.js'));
 }
 
 /** ns per call: the best of 7 trials (the machine may be shared). */

@@ -14,7 +14,9 @@ import { asynchatError, isDisconnect } from '../errors';
 import { native } from '../binding/native';
 import { OutputQueue, SimpleProducer, gathered, type Producer } from '../engine/output-queue';
 import type { Socket } from '../binding/socket';
-import { InputSplitter, findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
+import { InputSplitter } from './input-splitter';
+import { receive } from './receive';
+import { findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
 
 export { SimpleProducer, findPrefixAtEnd, type Producer, type Terminator };
 
@@ -134,7 +136,7 @@ export class AsyncChat extends Dispatcher {
     let n: number;
     try {
       // One crossing reads and, for a run of short records, finds them too.
-      n = this.splitter.receive(this._fileno!, slab, slabUsed, size, this.terminator, slabBytes);
+      n = receive(this.splitter, this._fileno!, slab, slabUsed, size, this.terminator, slabBytes);
     } catch (err) {
       if (isDisconnect(err)) {
         this._handleCloseOnce(err);

@@ -16,7 +16,7 @@ import type { SocketMap } from '../../src/engine/map-state';
 import { native } from '../../src/binding/native';
 import { resetStats, stats } from '../../src/binding/backends';
 import { AF_INET, type Socket } from '../../src/binding/socket';
-import type { SplitterTarget } from '../../src/asynchat/terminator';
+import type { SplitterTarget } from '../../src/asynchat/input-splitter';
 import {
   ChunkSender, Driver, Listener, MODES, QUIET, expectQueued, prng, readAll, tcpPair, withMap,
 } from '../helpers/asynchat';

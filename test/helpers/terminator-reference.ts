@@ -7,7 +7,7 @@
 // One deliberate difference, the fix this project makes (flaw 5 in the spec): once
 // target.closed is true, no further callback is made. With stopWhenClosed = false it is
 // Python's loop exactly.
-import type { SplitterTarget } from '../../src/asynchat/terminator';
+import type { SplitterTarget } from '../../src/asynchat/input-splitter';
 
 /** Python's find_prefix_at_end, over bytes. */
 export function referencePrefixAtEnd(haystack: Buffer, needle: Buffer): number {

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BufferView } from '../../src/engine/buffer-view';
 import { native } from '../../src/binding/native';
 import { socketpair, type Socket } from '../../src/binding/socket';
-import { InputSplitter, type SplitterTarget, type Terminator } from '../../src/asynchat/terminator';
+import { InputSplitter, type SplitterTarget } from '../../src/asynchat/input-splitter';
+import { receive } from '../../src/asynchat/receive';
+import type { Terminator } from '../../src/asynchat/terminator';
 
 const CRLF = Buffer.from('\r\n');
 let open: Socket[] = [];
@@ -115,7 +117,7 @@ class Slab {
 function receiveAndFeed(s: InputSplitter, target: Lines, fd: number, slab: Slab): void {
   const { memory } = slab;
   const at = slab.used;
-  const n = s.receive(fd, memory, at, memory.length - at, target.terminator, memory.buffer);
+  const n = receive(s, fd, memory, at, memory.length - at, target.terminator, memory.buffer);
   if (n <= 0) return;
   slab.used += n;  // before feeding: a read made from a callback goes after this one
   s.feed(target, new BufferView(memory.buffer, at, n), memory.buffer, at);
@@ -176,7 +178,7 @@ describe('InputSplitter.receive', () => {
     // A read primed for offset 10000, but a different chunk is fed instead: it is searched
     // afresh (records of another length, so stale results would split it wrongly).
     send(a, 'ab\r\n'.repeat(16));
-    expect(s.receive(b.fileno(), memory, 10_000, 64, target.terminator, memory.buffer)).toBe(64);
+    expect(receive(s, b.fileno(), memory, 10_000, 64, target.terminator, memory.buffer)).toBe(64);
     const other = Buffer.from('abcdef\r\n'.repeat(8));
     s.feed(target, other);
     expect(target.records.slice(-8)).toEqual(Array(8).fill('abcdef'));

@@ -1,16 +1,11 @@
-// The input side of async_chat, without sockets: src/asynchat/terminator.ts against a literal port of
+// The input side of async_chat, without sockets: src/asynchat/input-splitter.ts against a literal port of
 // Python's handle_read (test/helpers/terminator-reference.ts), chunk boundary by chunk boundary.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { AsynchatError } from '../../src/errors';
 import { native } from '../../src/binding/native';
-import {
-  InputSplitter,
-  findPrefixAtEnd,
-  normalizeTerminator,
-  type SplitterTarget,
-  type Terminator,
-} from '../../src/asynchat/terminator';
+import { InputSplitter, type SplitterTarget } from '../../src/asynchat/input-splitter';
+import { findPrefixAtEnd, normalizeTerminator, type Terminator } from '../../src/asynchat/terminator';
 import { ReferenceSplitter, referencePrefixAtEnd } from '../helpers/terminator-reference';
 import { prng as seededRandom } from '../helpers/prng';
 
