@@ -11,8 +11,7 @@ import { Dispatcher, socketMap } from '../asyncore/dispatcher';
 import type { SocketMap } from '../engine/map-state';
 import { registerLibraryInterest } from '../engine/map-state';
 import { asynchatError, isDisconnect } from '../errors';
-import { native } from '../binding/native';
-import { OutputQueue, SimpleProducer, gathered, type Producer } from '../engine/output-queue';
+import { OutputQueue, SimpleProducer, WROTE_TO_CLOSE, type Producer } from '../engine/output-queue';
 import type { Socket } from '../binding/socket';
 import { InputSplitter } from './input-splitter';
 import { receive } from './receive';
@@ -21,7 +20,6 @@ import { findPrefixAtEnd, normalizeTerminator, type Terminator } from './termina
 export { SimpleProducer, findPrefixAtEnd, type Producer, type Terminator };
 
 const MiB = 1024 * 1024;
-const BIG_WRITE = 64 * 1024;
 // One slab per thread receives every channel's reads back to back; a new one is started when
 // the rest of the current one cannot take a full read. An old one lives on only while records
 // point into it. (One slab per channel cost 256 KiB of address space per connection.)
@@ -51,7 +49,6 @@ export class AsyncChat extends Dispatcher {
 
   private readonly splitter: InputSplitter;
   private readonly out: OutputQueue;
-  private readonly gathered: Uint8Array[] = [];
   private outputFull = false;
   private lastTerminatorString: string | null = null;
   private lastTerminatorEncoding: BufferEncoding | null = null;
@@ -206,35 +203,14 @@ export class AsyncChat extends Dispatcher {
 
   /** Sends what is queued until the socket's buffer is full; closes at a closeWhenDone mark. */
   initiateSend(): void {
-    const out = this.out;
-    const maxBytes = this.acOutBufferSize * 16;
-    for (let budget = 4; budget > 0 && this.connected && !out.empty; budget--) {
-      const got = out.gather(this.gathered, maxBytes, 256);
-      if (got.count === 0) {
-        if (got.closeReached) {
-          out.clear();
-          this._handleCloseOnce();
-          return;
-        }
-        break;  // only exhausted producers were left: the queue may have drained
+    if (this.connected && !this.out.empty) {
+      const outcome = this._writeOut(this.out, this.acOutBufferSize * 16, 256);
+      if (outcome < 0) return;
+      if (outcome === WROTE_TO_CLOSE) {
+        this.out.clear();
+        this._handleCloseOnce();
+        return;
       }
-      let n: number;
-      try {
-        n = native.writev(this._fileno!, gathered(this.gathered, got), got.firstOffset);
-      } catch (err) {
-        this.gathered.length = 0;
-        if (isDisconnect(err)) {
-          this._handleCloseOnce(err);
-          return;
-        }
-        throw err;
-      }
-      // Let go of what was written when it is big; small views (of the block the queue keeps
-      // anyway) are simply overwritten by the next gather.
-      if (got.total >= BIG_WRITE) this.gathered.length = 0;
-      if (n <= 0) break;
-      out.consume(n);
-      if (n < got.total) break;
     }
     this.updateOutputFull();
   }

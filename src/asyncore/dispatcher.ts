@@ -9,7 +9,7 @@ import { isDisconnect, isSystemError, systemError } from '../errors';
 import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../binding/socket';
 import { native } from '../binding/native';
-import { OutputQueue, gathered } from '../engine/output-queue';
+import { OutputQueue, WROTE_FULL, type WriteOutcome } from '../engine/output-queue';
 
 const debuglog = util.debuglog('asynchat');
 
@@ -338,6 +338,20 @@ export class Dispatcher implements Channel {
 
   // ---- engine hooks ----
 
+  /**
+   * @internal Writes an output queue to this dispatcher's fd (OutputQueue.writeTo); -1 when
+   * the peer turned out to be gone, and handleClose was called.
+   */
+  _writeOut(out: OutputQueue, maxBytes: number, maxChunks: number): WriteOutcome | -1 {
+    try {
+      return out.writeTo(this._fileno!, maxBytes, maxChunks);
+    } catch (err) {
+      if (!isDisconnect(err)) throw err;
+      this._handleCloseOnce(err);
+      return -1;
+    }
+  }
+
   /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */
   _socketError(): 0 | string {
     return this._fileno === null ? 0 : native.getSocketError(this._fileno);
@@ -392,7 +406,6 @@ registerLibraryInterest(Dispatcher.prototype.readable, Dispatcher.prototype.writ
  */
 export class DispatcherWithSend extends Dispatcher {
   /** @internal */ _out = new OutputQueue();
-  private readonly gathered: Uint8Array[] = [];
   // The last write was partial: the socket's buffer is full until the next write event, so
   // send() only queues (Python makes one failing send syscall per call while it is full).
   private full = false;
@@ -407,31 +420,9 @@ export class DispatcherWithSend extends Dispatcher {
   /** Sends what the queue holds until the socket's buffer is full (4 MiB at most per call). */
   initiateSend(): void {
     if (!this.connected || this.socket === null) return;
-    this.full = false;
-    const out = this._out;
-    for (let budget = 4; budget > 0 && !out.empty; budget--) {
-      const got = out.gather(this.gathered, 1 << 20, 64);
-      if (got.count === 0) break;
-      let n: number;
-      try {
-        n = native.writev(this._fileno!, gathered(this.gathered, got), got.firstOffset);
-      } catch (err) {
-        if (isDisconnect(err)) {
-          this._handleCloseOnce(err);
-          return;
-        }
-        throw err;
-      }
-      if (n <= 0) {
-        this.full = true;
-        break;
-      }
-      out.consume(n);
-      if (n < got.total) {
-        this.full = true;
-        break;
-      }
-    }
+    const outcome = this._writeOut(this._out, 1 << 20, 64);
+    if (outcome < 0) return;
+    this.full = outcome === WROTE_FULL;
     this._touch();
   }
 

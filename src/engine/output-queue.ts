@@ -17,6 +17,7 @@
 // piece per send(). That is only observable as the size of single send calls, so pushes stay
 // whole here and gather()'s maxBytes bounds each write instead.
 import { BufferView } from './buffer-view';
+import { native } from '../binding/native';
 import { AsynchatError } from '../errors';
 
 /** Python's producer: more() returns the next chunk; empty, null or undefined when exhausted. */
@@ -48,6 +49,8 @@ const BLOCK_MIN = 1024;
 const BLOCK_MAX = 64 * 1024;
 // A drained queue keeps a block up to this size for its next batch.
 const BLOCK_KEEP = 2 * 1024;
+// writeTo() lets go of the buffers of a write this big.
+const BIG_WRITE = 64 * 1024;
 
 const DATA = 0;
 const PRODUCER = 1;
@@ -55,7 +58,10 @@ const CLOSE = 2;
 
 class Entry {
   kind: number;
-  /** DATA: the bytes, either a shared block or a buffer of this entry's own. */
+  /**
+   * DATA: the bytes, either a shared block or a buffer of this entry's own. Producers and close
+   * markers hold EMPTY, never a block: endsAt() relies on it.
+   */
   buf: Buffer;
   /** DATA: where this entry began in buf; `view` covers [base, end). */
   base: number;
@@ -78,6 +84,15 @@ class Entry {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Whether e can grow over bytes just copied to block[at]: it holds that block and ends there.
+ * Only a data entry can hold a block (see Entry.buf), so the kind needs no check.
+ */
+function endsAt(e: Entry | null, block: Buffer, at: number): e is Entry {
+  return e !== null && e.buf === block && e.end === at;
+}
+
 // TypedArray#set, called directly: looked up on a Buffer, V8 makes `set` a generic property load
 // at every call (Buffer.prototype holds too many methods for it to keep a fast lookup).
 const copyInto = Uint8Array.prototype.set;
@@ -135,14 +150,21 @@ export class SimpleProducer implements Producer {
 
 const simpleMore = SimpleProducer.prototype.more;
 
-/**
- * What to give native.writev for what gather() put in `out`: a lone buffer as it is (the usual
- * write, small pushes sharing one block), which spares the native side walking an array.
- */
-export function gathered(out: Uint8Array[], r: GatherResult): Uint8Array[] | Uint8Array {
-  return r.count === 1 ? out[0] : out;
-}
+// What writeTo() stopped at.
+/** Everything queued was written (or only exhausted producers were left). */
+export const WROTE_ALL = 0;
+/** The kernel took less than offered: the socket's buffer is full until it is writable again. */
+export const WROTE_FULL = 1;
+/** The close marker is at the head: everything before it is sent; close the channel. */
+export const WROTE_TO_CLOSE = 2;
+/** The write budget ran out with more queued and the socket not known to be full. */
+export const WROTE_BUDGET = 3;
+export type WriteOutcome = typeof WROTE_ALL | typeof WROTE_FULL | typeof WROTE_TO_CLOSE | typeof WROTE_BUDGET;
 
+/** Writes made per writeTo() call at most, so that one channel cannot starve the others. */
+const WRITES_PER_CALL = 4;
+// Gathered buffers for writeTo(), shared by every queue of this thread (writev is synchronous).
+const scratch: Uint8Array[] = [];
 export class OutputQueue {
   private readonly encoding: BufferEncoding;
   private head: Entry | null = null;
@@ -183,9 +205,10 @@ export class OutputQueue {
         // A loop beats TypedArray#set (~16 ns a call) for a few bytes such as a CRLF.
         if (len <= 8) for (let i = 0; i < len; i++) block[at + i] = data[i];
         else copyInto.call(block, data, at);
-        // place(), unrolled for its common case: the tail entry ends where the copy begins.
+        // place() for its common case, written out: place() is too big for V8 to inline here,
+        // and bench/record-path.mjs shows the call.
         const tail = this.tail;
-        if (tail !== null && tail.buf === block && tail.end === at) {
+        if (endsAt(tail, block, at)) {
           this.fill = at + len;
           this.queued += len;
           tail.end = at + len;
@@ -319,6 +342,34 @@ export class OutputQueue {
     }
   }
 
+  /**
+   * The output drain of every channel: writes what is queued to fd with writev, gathering at
+   * most maxBytes and maxChunks per write, until the queue is empty, the kernel takes less than
+   * offered, the close marker is reached, or WRITES_PER_CALL writes were made. A system error
+   * from writev is thrown with nothing consumed.
+   */
+  writeTo(fd: number, maxBytes: number, maxChunks: number): WriteOutcome {
+    for (let writes = 0; writes < WRITES_PER_CALL; writes++) {
+      if (this.head === null) return WROTE_ALL;
+      const got = this.gather(scratch, maxBytes, maxChunks);
+      if (got.count === 0) return got.closeReached ? WROTE_TO_CLOSE : WROTE_ALL;
+      let n: number;
+      try {
+        // A lone buffer (the usual write: small pushes share one block) goes without an array,
+        // which spares the native side walking one.
+        n = native.writev(fd, got.count === 1 ? scratch[0] : scratch, got.firstOffset);
+      } finally {
+        // Let go of big buffers once written; small views of the kept block are overwritten
+        // by the next gather anyway (and truncating the array is a runtime call).
+        if (got.total >= BIG_WRITE) scratch.length = 0;
+      }
+      if (n <= 0) return WROTE_FULL;
+      this.consume(n);
+      if (n < got.total) return WROTE_FULL;
+    }
+    return this.head === null ? WROTE_ALL : WROTE_BUDGET;
+  }
+
   /** discard_buffers for the output side: drops data, producers and close markers. */
   clear(): void {
     this.head = this.tail = null;
@@ -408,7 +459,7 @@ export class OutputQueue {
     const at = this.fill;
     this.fill = at + n;
     this.queued += n;
-    if (prev !== null && prev.kind === DATA && prev.buf === block && prev.end === at) {
+    if (endsAt(prev, block, at)) {
       prev.end = at + n;
       return prev;
     }

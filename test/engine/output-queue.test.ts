@@ -74,6 +74,8 @@ describe('OutputQueue', () => {
     const after = spyProducer(['never']);
     q.push('a');
     q.pushProducer(new SimpleProducer('bcd', 1));
+    // push()'s fast path grows the tail entry over a copy only when that entry holds the block:
+    // right after a producer (or a close marker) the bytes must get an entry of their own.
     q.push(Buffer.from('e'));
     q.pushProducer(spyProducer(['f', new Uint8Array([0x67]), '']));
     q.push('h');
