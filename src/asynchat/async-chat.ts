@@ -266,7 +266,7 @@ export class AsyncChat extends Dispatcher {
   }
 }
 
-registerLibraryInterest(AsyncChat.prototype.readable, AsyncChat.prototype.writable);
+registerLibraryInterest(AsyncChat.prototype, 'readable', 'writable');
 
 function notImplemented(method: string): Error {
   return asynchatError('ERR_ASYNCHAT_NOT_IMPLEMENTED', `${method} must be implemented by a subclass of AsyncChat`);

@@ -333,7 +333,7 @@ export class Dispatcher implements Channel {
    * because of something else, such as a timer, to have it applied at once.
    */
   updateInterest(): void {
-    this._touch();
+    if (this._ac !== undefined && this._ac.fd >= 0) this._ac.owner.redecide(this);
   }
 
   // ---- engine hooks ----
@@ -398,7 +398,7 @@ function handlesWrites(d: Dispatcher): boolean {
     d.handleWriteEvent !== Dispatcher.prototype.handleWriteEvent;
 }
 
-registerLibraryInterest(Dispatcher.prototype.readable, Dispatcher.prototype.writable);
+registerLibraryInterest(Dispatcher.prototype, 'readable', 'writable');
 
 /**
  * Python's dispatcher_with_send: send() queues and starts sending at once. The queue is a list
@@ -442,4 +442,4 @@ export class DispatcherWithSend extends Dispatcher {
   }
 }
 
-registerLibraryInterest(DispatcherWithSend.prototype.writable);
+registerLibraryInterest(DispatcherWithSend.prototype, 'writable');

@@ -5,12 +5,15 @@
 //   walks them and calls Python's readwrite() for each.
 // - Interest as state: each channel's interest is recomputed only when it may have changed
 //   (it was dispatched to, or a library method changed its buffers: markDirty), and reaches the
-//   native side only when it differs from what it has. Channels whose readable()/writable()
-//   are the user's own are "polled": asked before every wait, as Python asks every iteration.
+//   native side only when it differs from what it was told (ToldInterest). Channels whose
+//   readable()/writable() are the user's own are "polled": asked before every wait, as Python
+//   asks every iteration. isPolled() decides it, when a channel joins and whenever one of its
+//   predicates is assigned later (registerLibraryInterest's setters).
 // - Defensive dispatch: an event is dropped when its channel left the map earlier in the same
 //   batch, or when a new channel took the fd number after the batch was collected.
 import { EV, native, type NativeReactor } from '../binding/native';
 import { AsynchatError, ExitNow, isDisconnect } from '../errors';
+import { ToldInterest } from './told-interest';
 
 export const READ_INTEREST = EV.READ | EV.PRI;
 export const WRITE_INTEREST = EV.WRITE;
@@ -20,7 +23,6 @@ const BATCH_CAPACITY = 1024;
 /** Engine bookkeeping, one per channel in a map. */
 export interface ChannelState {
   fd: number;           // -1 once the channel left its map
-  mask: number;         // interest the native reactor has, -1 when unknown
   addedBatch: number;   // events of batches up to this one predate the channel
   dirty: boolean;
   polled: boolean;
@@ -53,10 +55,31 @@ export type SocketMap = Map<number, Channel>;
 // readable()/writable() implementations that belong to the library's classes: a channel that
 // uses only these is not polled, its interest follows from its state.
 const libraryInterest = new WeakSet<Function>();
-export function registerLibraryInterest(...fns: Function[]): void {
-  for (const fn of fns) libraryInterest.add(fn);
+
+/**
+ * Declares proto's readable()/writable() (those named) the library's own. Each becomes an
+ * accessor: reading it gives the method, and assigning a function to it on a channel, as
+ * Python code does (`d.readable = lambda: False`), stores it on that channel and re-decides at
+ * once whether the channel is polled. (A subclass's own methods are seen when it joins a map.)
+ */
+export function registerLibraryInterest(proto: object, ...names: ('readable' | 'writable')[]): void {
+  for (const name of names) {
+    const fn = (proto as Record<string, unknown>)[name] as Function;
+    libraryInterest.add(fn);
+    Object.defineProperty(proto, name, {
+      configurable: true,
+      enumerable: false,
+      get: () => fn,
+      set(this: Channel, value: unknown) {
+        Object.defineProperty(this, name, { value, writable: true, configurable: true, enumerable: true });
+        const ac = this._ac;
+        if (ac !== undefined && ac.fd >= 0) ac.owner.redecide(this);
+      },
+    });
+  }
 }
 
+/** The one place that decides whether a channel's readable()/writable() must be asked before every wait. */
 function isPolled(ch: Channel): boolean {
   return ch._interest === undefined || !libraryInterest.has(ch.readable) || !libraryInterest.has(ch.writable);
 }
@@ -112,6 +135,8 @@ interface Attachment {
 export class MapState {
   readonly map: SocketMap;
   reactor: NativeReactor | null = null;
+  /** What `reactor` was told of each fd's interest; made with it. */
+  private told: ToldInterest | null = null;
   backend = '';
   readonly events = new Int32Array(2 * BATCH_CAPACITY);
   batch = 0;
@@ -131,11 +156,19 @@ export class MapState {
     const old = this.members.get(fd);
     if (old !== undefined && old !== ch) this.remove(old);
     const ac: ChannelState = {
-      fd, mask: -1, addedBatch: this.batch, dirty: false, polled: isPolled(ch), owner: this,
+      fd, addedBatch: this.batch, dirty: false, polled: false, owner: this,
     };
     ch._ac = ac;
     this.members.set(fd, ch);
+    this.redecide(ch);
+  }
+
+  /** Decides again whether ch is polled (its readable/writable may have been replaced). */
+  redecide(ch: Channel): void {
+    const ac = ch._ac!;
+    ac.polled = isPolled(ch);
     if (ac.polled) this.polled.add(ch);
+    else this.polled.delete(ch);
     this.markDirty(ch);
   }
 
@@ -145,7 +178,7 @@ export class MapState {
     if (ac === undefined || ac.fd < 0) return;
     if (this.members.get(ac.fd) === ch) {
       this.members.delete(ac.fd);
-      this.reactor?.remove(ac.fd);
+      this.told?.forget(ac.fd);
     }
     this.polled.delete(ch);
     ac.fd = -1;
@@ -191,11 +224,10 @@ export class MapState {
     }
     this.reactor?.close();
     this.reactor = new native.Reactor(backend, this.events);
+    this.told = new ToldInterest(this.reactor);
     this.backend = backend;
-    for (const ch of this.members.values()) {
-      ch._ac!.mask = -1;
-      this.markDirty(ch);
-    }
+    // The new reactor knows no fd yet: every channel tells it at the next flush.
+    for (const ch of this.members.values()) this.markDirty(ch);
     return this.reactor;
   }
 
@@ -204,7 +236,7 @@ export class MapState {
     if (this.attachment !== null) return;
     this.reactor?.close();
     this.reactor = null;
-    for (const ch of this.members.values()) ch._ac!.mask = -1;
+    this.told = null;
   }
 
   /**
@@ -227,16 +259,14 @@ export class MapState {
         }
         if (ac.fd < 0) continue;
       }
-      if (!ac.polled) this.apply(ch, ac, ch._interest!());
+      if (!ac.polled) this.apply(ac, ch._interest!());
     }
     dirty.length = 0;
-    for (const ch of this.polled) this.apply(ch, ch._ac!, polledInterest(ch));
+    for (const ch of this.polled) this.apply(ch._ac!, polledInterest(ch));
   }
 
-  private apply(ch: Channel, ac: ChannelState, mask: number): void {
-    if (mask === ac.mask || this.reactor === null || ac.fd < 0) return;
-    this.reactor.setInterest(ac.fd, mask);
-    ac.mask = mask;
+  private apply(ac: ChannelState, mask: number): void {
+    if (this.told !== null && ac.fd >= 0) this.told.set(ac.fd, mask);
   }
 
   /** Delivers the `count` events the reactor wrote, then flushes. */

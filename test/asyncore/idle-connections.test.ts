@@ -87,7 +87,7 @@ describe.skipIf(IDLE < 100)(`${scale} and one busy one (${defaultBackend()})`, (
       if (idle.has(this)) counts.writable++;
       return originalWritable.call(this);
     };
-    registerLibraryInterest(Dispatcher.prototype.readable, Dispatcher.prototype.writable);
+    registerLibraryInterest(Dispatcher.prototype, 'readable', 'writable');
 
     h = openReactor();
     server = new Acceptor(map);
