@@ -55,6 +55,7 @@ export function isSystemError(err: unknown, ...codes: string[]): err is SystemEr
  */
 export const ERROR_CODES = {
   ERR_ASYNCHAT_INPUT_TOO_LARGE: 'an AsyncChat received more than `maxInputBuffered` bytes without its terminator',
+  ERR_ASYNCHAT_OUTPUT_TOO_LARGE: 'more than `maxOutputBuffered` bytes were queued for output on an AsyncChat or DispatcherWithSend',
   ERR_ASYNCHAT_BAD_TERMINATOR: '`setTerminator` got a negative number or an unusable value (a TypeError for a value of the wrong type)',
   ERR_ASYNCHAT_BACKEND: 'the backend asked for is unknown or not compiled in',
   ERR_ASYNCHAT_LOOP_RUNNING: 'a map is already served by `loopAsync()`',

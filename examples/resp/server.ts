@@ -158,7 +158,9 @@ export class RespSession extends AsyncChat {
       return;
     }
     this.push(`$${value.length}\r\n`);
-    this.push(value);
+    // Stored values are never changed in place (SET stores a fresh copy), so a large one can be
+    // queued without copying it: pushShared copies only what is small enough to pack.
+    this.pushShared(value);
     this.push(CRLF);
   }
 

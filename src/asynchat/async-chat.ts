@@ -40,8 +40,19 @@ export class AsyncChat extends Dispatcher {
    * an error with code 'ERR_ASYNCHAT_INPUT_TOO_LARGE' (closing the channel by default).
    */
   maxInputBuffered = 4 * MiB;
-  /** While more than this is queued for output, the peer is not read from (until half drained). */
+  /**
+   * Once more than this is queued for output, no further record is delivered (the rest of what
+   * was read is held, as unread bytes) and the peer is not read from, until half of it is sent.
+   */
   outputHighWater = 4 * MiB;
+  /**
+   * Most bytes queued for output (producers' data not yet pulled is not counted); past it the
+   * queue is dropped and handleError gets an error with code 'ERR_ASYNCHAT_OUTPUT_TOO_LARGE'
+   * (closing the channel by default; it is closed anyway if handleError leaves it open).
+   */
+  maxOutputBuffered = 64 * MiB;
+  /** true while output is over outputHighWater: records and reads wait (read-only). */
+  inputPaused = false;
   /** The current terminator: a Buffer, a byte count (counting down), or null. */
   terminator: Terminator = null;
   /** Collected by keepIncomingData(), joined by getData(). */
@@ -49,7 +60,6 @@ export class AsyncChat extends Dispatcher {
 
   private readonly splitter: InputSplitter;
   private readonly out: OutputQueue;
-  private outputFull = false;
   private lastTerminatorString: string | null = null;
   private lastTerminatorEncoding: BufferEncoding | null = null;
   private lastTerminatorBytes: Terminator = null;
@@ -158,8 +168,22 @@ export class AsyncChat extends Dispatcher {
   push(data: Uint8Array | string): void {
     // The queue was made before a subclass could set `encoding`: other encodings are applied here.
     if (typeof data === 'string' && this.encoding !== 'utf8') data = Buffer.from(data, this.encoding);
-    this.out.push(data);
+    const out = this.out;
+    out.push(data);
     if (this.debug) this.logInfo(`push ${data.length} bytes`);
+    if (out.bytes > this.outputHighWater) this.overHighWater();
+    this.queued();
+  }
+
+  /**
+   * Queues data without copying it: the caller must not change it until it is sent. For large
+   * Buffers that stay the same (a stored value sent to many peers); push() copies, and small
+   * data is best pushed with push(), which packs it into shared blocks.
+   */
+  pushShared(data: Uint8Array): void {
+    const out = this.out;
+    out.pushShared(data);
+    if (out.bytes > this.outputHighWater) this.overHighWater();
     this.queued();
   }
 
@@ -197,7 +221,7 @@ export class AsyncChat extends Dispatcher {
     this.splitter.discard();
     this.incoming = [];
     this.out.clear();
-    this.outputFull = false;
+    this.inputPaused = false;
     this._touch();
   }
 
@@ -217,6 +241,7 @@ export class AsyncChat extends Dispatcher {
 
   override handleWrite(): void {
     this.initiateSend();
+    if (!this.inputPaused && this.splitter.holding) this.splitter.resume(this);
   }
 
   override handleClose(): void {
@@ -236,7 +261,7 @@ export class AsyncChat extends Dispatcher {
   }
 
   override readable(): boolean {
-    return !this.outputFull;
+    return !this.inputPaused;
   }
 
   override writable(): boolean {
@@ -246,6 +271,7 @@ export class AsyncChat extends Dispatcher {
   /** @internal end of batch: write what was pushed during it */
   _beforeWait(): void {
     if (this.connected && !this.out.empty) this.initiateSend();
+    if (!this.inputPaused && this.splitter.holding && !this._closed) this.splitter.resume(this);
   }
 
   // Whether the peer is read from is decided after a send attempt (initiateSend), not at
@@ -258,11 +284,18 @@ export class AsyncChat extends Dispatcher {
 
   private updateOutputFull(): void {
     const bytes = this.out.bytes;
-    if (this.outputFull) {
-      if (bytes <= this.outputHighWater / 2) this.outputFull = false;
+    if (this.inputPaused) {
+      if (bytes <= this.outputHighWater / 2) this.inputPaused = false;
     } else if (bytes > this.outputHighWater) {
-      this.outputFull = true;
+      this.inputPaused = true;
     }
+  }
+
+  // Output passed the high-water mark with a push: hold the records still to come (the peer
+  // may pipeline thousands of requests in one read), and past the hard limit give up.
+  private overHighWater(): void {
+    this.inputPaused = true;
+    this._enforceOutputLimit(this.out, this.maxOutputBuffered);
   }
 }
 

@@ -21,6 +21,12 @@ export interface SplitterTarget {
   foundTerminator(): void;
   /** true once the channel is closed: deliver nothing more (a fix of a Python flaw) */
   readonly closed: boolean;
+  /**
+   * true while the channel's output is over its high-water mark: the records not yet delivered
+   * are held, as unread bytes, until resume() (a peer that pipelines requests and never reads
+   * cannot make one read's records fill memory with replies).
+   */
+  readonly inputPaused?: boolean;
 }
 
 export interface InputSplitterOptions {
@@ -32,6 +38,7 @@ export interface InputSplitterOptions {
 }
 
 const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 // The splitter's states.
 /** Waiting for the next chunk. */
@@ -66,6 +73,8 @@ export class InputSplitter {
   private runAt = -1;
   /** Partial terminator at the end of the chunk, set by find() when it returns -1. */
   private tail = 0;
+  /** The kept bytes are records held back while the target's input was paused. */
+  private held = false;
 
   private failTerm: Uint8Array | null = null;
   private failTab: Int32Array = new Int32Array(0);
@@ -81,6 +90,19 @@ export class InputSplitter {
   /** Bytes kept back from earlier reads (a possible partial terminator). */
   get pending(): number {
     return this.kept.length;
+  }
+
+  /** Records are held back, undelivered, since the target's input was paused. */
+  get holding(): boolean {
+    return this.held;
+  }
+
+  /**
+   * Delivers the records held back while the target's input was paused (it is not paused any
+   * more), as if they had just been read: nothing waits for the fd to become readable again.
+   */
+  resume(target: SplitterTarget): void {
+    if (this.held) this.feed(target, EMPTY);
   }
 
   /** Past maxBuffered: every feed throws until discard(). */
@@ -104,6 +126,7 @@ export class InputSplitter {
   discard(): void {
     this.epoch++;
     this.kept.drop();
+    this.held = false;
     this.collected = 0;
     if (this.state === REFUSED) this.state = IDLE;
     this.queued = null;
@@ -137,6 +160,7 @@ export class InputSplitter {
     if (this.state === REFUSED) throw this.limitError();
     this.scans.adopt(chunk, memory, offset);
     this.state = FEEDING;
+    this.held = false;
     try {
       let next: Buffer | undefined = chunk;
       while (next !== undefined) {
@@ -199,6 +223,11 @@ export class InputSplitter {
     try {
       while (pos < end) {
         if (target.closed || this.epoch !== epoch) return;
+        if (target.inputPaused === true) {
+          this.kept.keep(buf, pos, end, null);
+          this.held = true;
+          return;
+        }
         const t = target.terminator;
         if (typeof t === 'number' || t === null || t === undefined) {
           this.scans.endRun();
@@ -282,7 +311,10 @@ export class InputSplitter {
     let i = 0;
     // (The cache is brought up to date after the loop: a callback cannot reach it, since a
     // chunk fed from one is queued, and an exception drops the cache.)
-    while (i < count && target.terminator === t && this.epoch === epoch && !target.closed && scans.owned()) {
+    while (
+      i < count && target.terminator === t && this.epoch === epoch && !target.closed && target.inputPaused !== true &&
+      scans.owned()
+    ) {
       const next = scans.peek(i++);
       if (next > pos) {
         if (next - pos > this.maxBuffered) this.admit(next - pos);  // collected is 0 here

@@ -5,7 +5,7 @@ import {
   READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, stateOf, type Channel, type ChannelState,
   type SocketMap,
 } from '../engine/map-state';
-import { isDisconnect, isSystemError, systemError } from '../errors';
+import { asynchatError, isDisconnect, isSystemError, systemError } from '../errors';
 import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../binding/socket';
 import { native } from '../binding/native';
@@ -352,6 +352,21 @@ export class Dispatcher implements Channel {
     }
   }
 
+  /**
+   * @internal Past `limit` bytes queued, the queue is dropped and handleError gets
+   * ERR_ASYNCHAT_OUTPUT_TOO_LARGE; the channel is closed even if handleError leaves it open,
+   * since nothing else would bound its memory.
+   */
+  _enforceOutputLimit(out: OutputQueue, limit: number): void {
+    const queued = out.bytes;
+    if (queued <= limit) return;
+    out.clear();
+    this.handleError(asynchatError(
+      'ERR_ASYNCHAT_OUTPUT_TOO_LARGE', `${queued} bytes queued for output, more than maxOutputBuffered (${limit})`,
+    ));
+    if (!this._closed) this.close();
+  }
+
   /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */
   _socketError(): 0 | string {
     return this._fileno === null ? 0 : native.getSocketError(this._fileno);
@@ -405,6 +420,11 @@ registerLibraryInterest(Dispatcher.prototype, 'readable', 'writable');
  * of chunks sent with writev, so output is linear in bytes (Python re-slices one buffer).
  */
 export class DispatcherWithSend extends Dispatcher {
+  /**
+   * Most bytes queued and not yet sent; past it the queue is dropped and handleError gets an
+   * error with code 'ERR_ASYNCHAT_OUTPUT_TOO_LARGE' (the channel is closed).
+   */
+  maxOutputBuffered = 64 * 1024 * 1024;
   /** @internal */ _out = new OutputQueue();
   // The last write was partial: the socket's buffer is full until the next write event, so
   // send() only queues (Python makes one failing send syscall per call while it is full).
@@ -437,6 +457,10 @@ export class DispatcherWithSend extends Dispatcher {
   override send(data: Uint8Array | string): number {
     if (this.debug) this.logInfo(`sending ${util.inspect(data)}`);
     this._out.push(data);
+    if (this._out.bytes > this.maxOutputBuffered) {
+      this._enforceOutputLimit(this._out, this.maxOutputBuffered);
+      return 0;
+    }
     if (!this.full) this.initiateSend();
     return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   }

@@ -221,6 +221,17 @@ export class OutputQueue {
     this.pushOther(data);
   }
 
+  /**
+   * Queues data by reference when it is large (LARGE bytes or more), else copies it as push()
+   * does: the caller must leave it unchanged until it is sent.
+   */
+  pushShared(data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw invalidArgType('The "data" argument', data);
+    if (data.length === 0) return;
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+    this.insertBytes(this.tail, buf, true);
+  }
+
   // push() for strings, a full block, large data, and what is not data at all.
   private pushOther(data: Uint8Array | string): void {
     if (typeof data === 'string') {
