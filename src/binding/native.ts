@@ -1,9 +1,7 @@
 // The typed loader for the C++ addon. ESM cannot import a .node file, so it is loaded through
-// createRequire; ASYNCHAT_ADDON names another build (cmake-js, AddressSanitizer) to load.
+// createRequire; find-addon.ts decides which build (ASYNCHAT_ADDON, build/, prebuilds/).
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { asynchatError } from '../errors';
+import { findAddon } from './find-addon';
 
 /** Address as the addon returns it: [family, host, port, flowinfo, scopeId] or [family, path]. */
 export type RawAddress = [number, string, number?, number?, number?];
@@ -117,22 +115,8 @@ export interface NativeAddon {
   ): number;
 }
 
-function findAddon(): string {
-  const override = process.env.ASYNCHAT_ADDON;
-  if (override) return path.resolve(override);
-  // This file is src/binding/ (tests) or dist/cjs/binding/ (the package): two or three levels
-  // below the package root.
-  for (const up of [path.join('..', '..'), path.join('..', '..', '..')]) {
-    for (const kind of ['Release', 'Debug']) {
-      const candidate = path.resolve(__dirname, up, 'build', kind, 'asynchat.node');
-      if (existsSync(candidate)) return candidate;
-    }
-  }
-  throw asynchatError(
-    'ERR_ASYNCHAT_NO_ADDON', 'asynchat: the native addon is not built; run `npm install` (or `npm run build:native`)',
-  );
-}
-
+/** The path of the addon file this process loaded (a build from source, a prebuild, or ASYNCHAT_ADDON). */
 export const addonPath = findAddon();
+/** The C++ addon itself: the reactor, the socket calls and the terminator scan that the classes use. */
 export const native: NativeAddon = createRequire(__filename)(addonPath);
 export const EV = native.events;
