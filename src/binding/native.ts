@@ -6,6 +6,7 @@ import { findAddon } from './find-addon';
 /** Address as the addon returns it: [family, host, port, flowinfo, scopeId] or [family, path]. */
 export type RawAddress = [number, string, number?, number?, number?];
 
+/** One native reactor (a backend instance): interest per fd, wait, and attachment to Node's loop. */
 export interface NativeReactor {
   readonly name: string;
   readonly fd: number;
@@ -22,6 +23,7 @@ export interface NativeReactor {
   close(): void;
 }
 
+/** Counters of what the reactor did, from stats(): see the README's stats() section. */
 export interface NativeStats {
   wakeups: number;
   waits: number;
@@ -35,6 +37,7 @@ export interface NativeStats {
   reactors: number;
 }
 
+/** The platform's socket constants as the addon was compiled (what the AF_*, SO_*, ... exports are). */
 export interface NativeConstants {
   AF_INET: number;
   AF_INET6: number;
@@ -64,6 +67,7 @@ export interface NativeConstants {
   SIZEOF_INT: number;
 }
 
+/** The C++ addon's exports: the reactor class, the POSIX socket calls, the terminator scan, stats. */
 export interface NativeAddon {
   Reactor: new (backend: string, events: Int32Array) => NativeReactor;
   stats(): NativeStats;
