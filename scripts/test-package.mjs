@@ -6,7 +6,8 @@
 //   - --ignore-scripts: the prebuild alone is enough (and the types resolve for both entries);
 //     then `npm rebuild asynchat` compiles, and the build from source is what loads;
 //   - ASYNCHAT_BUILD_FROM_SOURCE=1: compiles although a prebuild fits;
-//   - no prebuild in the tarball: the install script compiles.
+//   - no prebuild in the tarball: with scripts off the import fails with ERR_ASYNCHAT_NO_ADDON
+//     (naming what it looked for); with scripts on the install script compiles.
 //
 //   node scripts/test-package.mjs [--json report.json] [--keep]
 //
@@ -167,13 +168,21 @@ check('ASYNCHAT_BUILD_FROM_SOURCE=1 npm install compiles although a prebuild fit
   serves(dir, 'build');
 });
 
-check('without the prebuild, the install script compiles and the package serves', () => {
+check('without the prebuild: scripts off, ERR_ASYNCHAT_NO_ADDON says why; scripts on, the install compiles and serves', () => {
   const unpacked = path.join(work, 'no-prebuild');
   mkdirSync(unpacked, { recursive: true });
   execFileSync('tar', ['-xzf', packed.tarball, '-C', unpacked]);
   rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true, force: true });
   const bare = pack(path.join(unpacked, 'package'), path.join(work, 'tarball-no-prebuild'), ['--ignore-scripts']);
   expect(!bare.files.some((f) => f.path.startsWith('prebuilds/')), 'the repacked tarball still has prebuilds');
+  const blocked = project('no-prebuild-scripts-off');
+  install(blocked, bare.tarball, ['--ignore-scripts']);
+  const probe = "try { require('asynchat'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
+  const failure = JSON.parse(run(process.execPath, ['-e', probe], blocked) || '{}');
+  expect(failure.code === 'ERR_ASYNCHAT_NO_ADDON', `with scripts off and no prebuild, require gave ${JSON.stringify(failure)}`);
+  for (const fact of [`platform ${process.platform}`, `arch ${process.arch}`, 'libc', 'Node-API', 'npm rebuild asynchat']) {
+    expect(failure.message.includes(fact), `the error does not say "${fact}": ${failure.message}`);
+  }
   const dir = project('compiles');
   install(dir, bare.tarball);
   expect(builtFromSource(dir), 'the install did not compile');
