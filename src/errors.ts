@@ -3,6 +3,7 @@
 import os from 'node:os';
 import util from 'node:util';
 
+/** An error from a system call, shaped like Node's own: code ('ECONNRESET'), errno, syscall. */
 export interface SystemError extends Error {
   code: string;
   errno: number;
@@ -35,6 +36,7 @@ export function strerror(code: string): string {
   return messages.get(errnoOf(code))?.[1] ?? extraMessages[code] ?? `unknown error ${code}`;
 }
 
+/** Makes a SystemError for an errno name and the syscall that failed, with the platform's message. */
 export function systemError(code: string, syscall: string, detail?: string): SystemError {
   const err = new Error(`${code}: ${strerror(code)}, ${syscall}${detail ? ` ${detail}` : ''}`) as SystemError;
   err.code = code;
@@ -43,6 +45,7 @@ export function systemError(code: string, syscall: string, detail?: string): Sys
   return err;
 }
 
+/** Whether err is a system error (optionally: with one of these codes), e.g. isSystemError(e, 'EAGAIN'). */
 export function isSystemError(err: unknown, ...codes: string[]): err is SystemError {
   return err instanceof Error && typeof (err as SystemError).code === 'string' &&
     (codes.length === 0 || codes.includes((err as SystemError).code));

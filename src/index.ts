@@ -5,5 +5,7 @@ export * as asyncore from './asyncore';
 export * from './asynchat';
 export * as asynchat from './asynchat';
 export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
-export { native, addonPath, type NativeStats } from './binding/native';
+export {
+  native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type RawAddress,
+} from './binding/native';
 export { stats, resetStats, backends, defaultBackend } from './binding/backends';

@@ -5,6 +5,7 @@ import { stateOf, timeoutMs, type SocketMap } from '../engine/map-state';
 import { resolveBackend } from '../binding/backends';
 import { socketMap } from './dispatcher';
 
+/** The options of loop(), the object form of its Python arguments. */
 export interface LoopOptions {
   /** Seconds per iteration (Python's timeout); null: no limit. Default 30. */
   timeout?: number | null;
@@ -12,6 +13,7 @@ export interface LoopOptions {
   usePoll?: boolean;
   /** A backend by name ('epoll', 'kqueue', 'poll'); overrides usePoll. */
   backend?: string;
+  /** The socket map to serve; default: the global socketMap. */
   map?: SocketMap;
   /** At most this many iterations; default: until the map is empty. */
   count?: number | null;
@@ -52,11 +54,16 @@ export function poll(timeout: number | null = 0.0, map: SocketMap = socketMap, b
 export function poll2(timeout: number | null = 0.0, map: SocketMap = socketMap): void {
   poll(timeout, map, 'poll');
 }
+/** Python's asyncore.poll3 (a poll(2) variant there): the same as poll2 here. */
 export const poll3 = poll2;
 
+/** The options of loopAsync(): the map, the backend, an AbortSignal and the re-check interval. */
 export interface LoopAsyncOptions {
+  /** The socket map to serve; default: the global socketMap. */
   map?: SocketMap;
+  /** Python's use_poll: the poll(2) backend. */
   usePoll?: boolean;
+  /** A backend by name ('epoll', 'kqueue', 'poll'); overrides usePoll. */
   backend?: string;
   /** Resolves the promise (leaving the dispatchers in the map) when aborted. */
   signal?: AbortSignal;

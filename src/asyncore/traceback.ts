@@ -1,9 +1,11 @@
 // Python's asyncore.compact_traceback, for JavaScript errors: the innermost frame, the error's
 // type and message, and a one-line summary of the stack from the outermost frame inwards.
+/** Python's compact_traceback result: ((file, function, line), type, value, info). */
 export type CompactTraceback = [[file: string, func: string, line: string], type: string, value: string, info: string];
 
 const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):\d+\)?$/;
 
+/** Python's asyncore.compact_traceback for a JavaScript error (handleError's log line is made of it). */
 export function compactTraceback(err: unknown): CompactTraceback {
   const error = err instanceof Error ? err : new Error(String(err));
   const frames: [string, string, string][] = [];

@@ -36,6 +36,7 @@ export function stats(): NativeStats {
   return native.stats();
 }
 
+/** Sets every stats() counter back to zero (to measure one stretch of work). */
 export function resetStats(): void {
   native.resetStats();
 }

@@ -1,13 +1,12 @@
 // The typed loader for the C++ addon. ESM cannot import a .node file, so it is loaded through
-// createRequire; ASYNCHAT_ADDON names another build (cmake-js, AddressSanitizer) to load.
+// createRequire; find-addon.ts decides which build (ASYNCHAT_ADDON, build/, prebuilds/).
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { asynchatError } from '../errors';
+import { findAddon } from './find-addon';
 
 /** Address as the addon returns it: [family, host, port, flowinfo, scopeId] or [family, path]. */
 export type RawAddress = [number, string, number?, number?, number?];
 
+/** One native reactor (a backend instance): interest per fd, wait, and attachment to Node's loop. */
 export interface NativeReactor {
   readonly name: string;
   readonly fd: number;
@@ -24,6 +23,7 @@ export interface NativeReactor {
   close(): void;
 }
 
+/** Counters of what the reactor did, from stats(): see the README's stats() section. */
 export interface NativeStats {
   wakeups: number;
   waits: number;
@@ -37,6 +37,7 @@ export interface NativeStats {
   reactors: number;
 }
 
+/** The platform's socket constants as the addon was compiled (what the AF_*, SO_*, ... exports are). */
 export interface NativeConstants {
   AF_INET: number;
   AF_INET6: number;
@@ -66,6 +67,7 @@ export interface NativeConstants {
   SIZEOF_INT: number;
 }
 
+/** The C++ addon's exports: the reactor class, the POSIX socket calls, the terminator scan, stats. */
 export interface NativeAddon {
   Reactor: new (backend: string, events: Int32Array) => NativeReactor;
   stats(): NativeStats;
@@ -117,22 +119,8 @@ export interface NativeAddon {
   ): number;
 }
 
-function findAddon(): string {
-  const override = process.env.ASYNCHAT_ADDON;
-  if (override) return path.resolve(override);
-  // This file is src/binding/ (tests) or dist/cjs/binding/ (the package): two or three levels
-  // below the package root.
-  for (const up of [path.join('..', '..'), path.join('..', '..', '..')]) {
-    for (const kind of ['Release', 'Debug']) {
-      const candidate = path.resolve(__dirname, up, 'build', kind, 'asynchat.node');
-      if (existsSync(candidate)) return candidate;
-    }
-  }
-  throw asynchatError(
-    'ERR_ASYNCHAT_NO_ADDON', 'asynchat: the native addon is not built; run `npm install` (or `npm run build:native`)',
-  );
-}
-
+/** The path of the addon file this process loaded (a build from source, a prebuild, or ASYNCHAT_ADDON). */
 export const addonPath = findAddon();
+/** The C++ addon itself: the reactor, the socket calls and the terminator scan that the classes use. */
 export const native: NativeAddon = createRequire(__filename)(addonPath);
 export const EV = native.events;

@@ -10,30 +10,55 @@ import { systemError } from '../errors';
 import { copyOut, readTarget } from './read-buffer';
 
 const C = native.constants;
+/** Address family IPv4 (Python's socket.AF_INET). */
 export const AF_INET = C.AF_INET;
+/** Address family IPv6. */
 export const AF_INET6 = C.AF_INET6;
+/** Address family Unix-domain sockets (a path as address). */
 export const AF_UNIX = C.AF_UNIX;
+/** Socket type: a byte stream (TCP, or a stream Unix socket). */
 export const SOCK_STREAM = C.SOCK_STREAM;
+/** Socket type: datagrams. */
 export const SOCK_DGRAM = C.SOCK_DGRAM;
+/** setsockopt/getsockopt level of the socket itself (the SO_* options). */
 export const SOL_SOCKET = C.SOL_SOCKET;
+/** Option: bind a listening address again while old connections linger (setReuseAddr sets it). */
 export const SO_REUSEADDR = C.SO_REUSEADDR;
+/** Option: several sockets bind the same port; undefined where the platform lacks it. */
 export const SO_REUSEPORT = C.SO_REUSEPORT;
+/** Option (read-only): the pending socket error, cleared by reading it. */
 export const SO_ERROR = C.SO_ERROR;
+/** Option: what close() does with unsent data (a struct linger buffer). */
 export const SO_LINGER = C.SO_LINGER;
+/** Option: the kernel receive buffer size. */
 export const SO_RCVBUF = C.SO_RCVBUF;
+/** Option: the kernel send buffer size. */
 export const SO_SNDBUF = C.SO_SNDBUF;
+/** Option: TCP keep-alive probes on an idle connection. */
 export const SO_KEEPALIVE = C.SO_KEEPALIVE;
+/** Option (read-only): the socket type (SOCK_STREAM, SOCK_DGRAM). */
 export const SO_TYPE = C.SO_TYPE;
+/** Option: out-of-band data arrives inline with normal data. */
 export const SO_OOBINLINE = C.SO_OOBINLINE;
+/** setsockopt/getsockopt level of TCP (TCP_NODELAY). */
 export const IPPROTO_TCP = C.IPPROTO_TCP;
+/** setsockopt/getsockopt level of IPv6 (IPV6_V6ONLY). */
 export const IPPROTO_IPV6 = C.IPPROTO_IPV6;
+/** Option: an AF_INET6 socket takes IPv6 only, no IPv4-mapped addresses. */
 export const IPV6_V6ONLY = C.IPV6_V6ONLY;
+/** Option: send small segments at once (no Nagle delay). */
 export const TCP_NODELAY = C.TCP_NODELAY;
+/** shutdown(): no more receiving. */
 export const SHUT_RD = C.SHUT_RD;
+/** shutdown(): no more sending (the peer reads end of stream). */
 export const SHUT_WR = C.SHUT_WR;
+/** shutdown(): neither. */
 export const SHUT_RDWR = C.SHUT_RDWR;
+/** recv/send flag: out-of-band (urgent) data. */
 export const MSG_OOB = C.MSG_OOB;
+/** recv flag: look at the data without taking it from the queue. */
 export const MSG_PEEK = C.MSG_PEEK;
+/** The largest listen() backlog the platform accepts. */
 export const SOMAXCONN = C.SOMAXCONN;
 
 /**
@@ -70,6 +95,7 @@ function toBytes(data: Uint8Array | string): Uint8Array {
   throw new TypeError('data must be a Buffer, Uint8Array or string');
 }
 
+/** A non-blocking socket on a file descriptor, with Python's socket methods (what dispatchers hold). */
 export class Socket {
   readonly family: number;
   readonly type: number;

@@ -50,6 +50,7 @@ export interface Channel {
   _handleCloseOnce?(reason?: unknown): void;
 }
 
+/** Python's socket map: the channels a loop serves, by file descriptor. */
 export type SocketMap = Map<number, Channel>;
 
 // readable()/writable() implementations that belong to the library's classes: a channel that

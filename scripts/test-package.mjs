@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// The package as users get it. Packs the tarball (prepack compiles the prebuild), checks what is
+// in it, then installs it into empty projects and there imports it from ESM and CommonJS, loads
+// it in a worker_thread and serves a line on loopback (test/package/ holds those programs):
+//   - scripts on: the prebuild fits, nothing is compiled;
+//   - --ignore-scripts: the prebuild alone is enough (and the types resolve for both entries);
+//     then `npm rebuild asynchat` compiles, and the build from source is what loads;
+//   - ASYNCHAT_BUILD_FROM_SOURCE=1: compiles although a prebuild fits;
+//   - no prebuild in the tarball: with scripts off the import fails with ERR_ASYNCHAT_NO_ADDON
+//     (naming what it looked for); with scripts on the install script compiles.
+//
+//   node scripts/test-package.mjs [--json report.json] [--keep]
+//
+// --json writes the counts in the shape of a vitest JSON report (scripts/ci-summary.mjs sums
+// them); --keep leaves the temporary projects in place. Needs the npm registry for the
+// package's own dependencies (node-addon-api, node-gyp-build), as any user does.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const probes = path.join(root, 'test', 'package');
+const args = process.argv.slice(2);
+const jsonOut = args.includes('--json') ? path.resolve(args[args.indexOf('--json') + 1]) : null;
+const keep = args.includes('--keep');
+const work = mkdtempSync(path.join(os.tmpdir(), 'asynchat-package-'));
+const started = Date.now();
+
+// The child npm must see neither the npm that may be running this script (its npm_* variables
+// name this repository as the prefix) nor this repository's addon overrides.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
+  !k.startsWith('npm_') && k !== 'INIT_CWD' && !k.startsWith('ASYNCHAT_')));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cmd, argv, cwd, extraEnv = {}) {
+  const r = spawnSync(cmd, argv, { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-25).join('\n');
+    throw new Error(`${cmd} ${argv.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${tail}`);
+  }
+  return r.stdout;
+}
+
+const results = [];
+function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    fn();
+    results.push({ name, ok: true });
+    console.log(`  ok    ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    console.log(`  FAIL  ${name}: ${err.message}`);
+  }
+}
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// -- the tarball ----------------------------------------------------------------------------
+const here = `${process.platform}-${process.arch}`;
+const prebuild = `prebuilds/${here}/asynchat.glibc.node`;
+const allowed = /^(dist\/.+|native\/[^/]+\.(cc|h)|prebuilds\/[^/]+\/asynchat(\.[a-z0-9]+)*\.node|binding\.gyp|CMakeLists\.txt|scripts\/native-config\.js|scripts\/install\.mjs|README\.md|LICENSE|package\.json)$/;
+
+function pack(dir, dest, extra = []) {
+  mkdirSync(dest, { recursive: true });
+  // The lifecycle scripts (prepack, prepare) print to the same stdout: the JSON comes last.
+  const out = run(npm, ['pack', '--json', '--pack-destination', dest, ...extra], dir);
+  const [info] = JSON.parse(out.slice(out.search(/^\[$(?![\s\S]*^\[$)/m)));
+  return { ...info, tarball: path.join(dest, info.filename) };
+}
+
+let packed = null;
+check('npm pack (prepack compiles the prebuild)', () => {
+  packed = pack(root, path.join(work, 'tarball'));
+});
+if (!packed) finish();
+const files = packed.files.map((f) => f.path);
+console.log(`package: ${packed.filename}, ${files.length} files, ${(packed.size / 1024).toFixed(1)} kB packed, ` +
+  `${(packed.unpackedSize / 1024).toFixed(1)} kB unpacked`);
+for (const f of packed.files) console.log(`    ${String(f.size).padStart(8)}  ${f.path}`);
+
+check('the tarball holds only dist, native sources, build files, prebuilds, README, LICENSE', () => {
+  const stray = files.filter((f) => !allowed.test(f));
+  expect(stray.length === 0, `unexpected files: ${stray.join(', ')}`);
+  const nativeSources = readdirSync(path.join(root, 'native')).map((f) => `native/${f}`);
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const exported = Object.values(pkg.exports['.']).flatMap((e) => Object.values(e)).map((p) => p.replace(/^\.\//, ''));
+  const needed = [
+    ...nativeSources, ...exported, pkg.main.replace(/^\.\//, ''), pkg.types.replace(/^\.\//, ''),
+    'binding.gyp', 'CMakeLists.txt', 'scripts/native-config.js', 'scripts/install.mjs', 'README.md', 'LICENSE',
+    ...(process.platform === 'linux' && process.arch === 'x64' ? [prebuild] : []),
+  ];
+  const missing = needed.filter((f) => !files.includes(f));
+  expect(missing.length === 0, `missing: ${missing.join(', ')}`);
+});
+
+// -- consumer projects ----------------------------------------------------------------------
+function project(name) {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true }));
+  for (const f of readdirSync(probes)) copyFileSync(path.join(probes, f), path.join(dir, f));
+  return dir;
+}
+
+function install(dir, tarball, flags = [], extraEnv = {}) {
+  run(npm, ['install', '--no-audit', '--no-fund', ...flags, tarball], dir, extraEnv);
+}
+
+const installed = (dir) => path.join(dir, 'node_modules', 'asynchat');
+const builtFromSource = (dir) => existsSync(path.join(installed(dir), 'build', 'Release', 'asynchat.node'));
+
+// Runs the CommonJS and the ESM programs (the ESM one also starts a worker), checks every echo
+// and that each loaded the addon from `from` ('prebuilds' or 'build').
+function serves(dir, from) {
+  const want = path.join(installed(dir), from) + path.sep;
+  const cjs = JSON.parse(run(process.execPath, ['cjs.cjs'], dir));
+  const esm = JSON.parse(run(process.execPath, ['esm.mjs'], dir));
+  const answers = [['require', cjs], ['import', esm.main], ['a worker', esm.worker]];
+  for (const [who, answer] of answers) {
+    expect(answer.reply === `hello from ${who}\n`, `${who}: echoed ${JSON.stringify(answer.reply)}`);
+    expect(answer.addonPath.startsWith(want), `${who}: loaded ${answer.addonPath}, not from ${want}`);
+  }
+}
+
+function typesResolve(dir) {
+  const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      module: 'node16', moduleResolution: 'node16', target: 'ES2022', strict: true, noEmit: true,
+      types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')],
+    },
+    files: ['types.mts', 'types.cts'],
+  }));
+  run(process.execPath, [tsc, '-p', 'tsconfig.json'], dir);
+}
+
+check('scripts on: installs without compiling, serves from ESM, CommonJS and a worker', () => {
+  const dir = project('scripts-on');
+  install(dir, packed.tarball);
+  expect(!builtFromSource(dir), 'the install compiled although the prebuild fits');
+  serves(dir, 'prebuilds');
+});
+
+const scriptsOff = project('scripts-off');
+check('--ignore-scripts: the prebuild alone serves from ESM, CommonJS and a worker', () => {
+  install(scriptsOff, packed.tarball, ['--ignore-scripts']);
+  expect(!builtFromSource(scriptsOff), 'a build appeared with scripts off');
+  serves(scriptsOff, 'prebuilds');
+});
+
+check('types resolve for both entry points (node16 resolution, .mts and .cts)', () => typesResolve(scriptsOff));
+
+check('npm rebuild asynchat compiles, and the build from source is what loads', () => {
+  run(npm, ['rebuild', 'asynchat'], scriptsOff);
+  expect(builtFromSource(scriptsOff), 'npm rebuild did not compile');
+  serves(scriptsOff, 'build');
+});
+
+check('ASYNCHAT_BUILD_FROM_SOURCE=1 npm install compiles although a prebuild fits', () => {
+  const dir = project('from-source');
+  install(dir, packed.tarball, [], { ASYNCHAT_BUILD_FROM_SOURCE: '1' });
+  expect(builtFromSource(dir), 'no build from source');
+  serves(dir, 'build');
+});
+
+check('without the prebuild: scripts off, ERR_ASYNCHAT_NO_ADDON says why; scripts on, the install compiles and serves', () => {
+  const unpacked = path.join(work, 'no-prebuild');
+  mkdirSync(unpacked, { recursive: true });
+  execFileSync('tar', ['-xzf', packed.tarball, '-C', unpacked]);
+  rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true, force: true });
+  const bare = pack(path.join(unpacked, 'package'), path.join(work, 'tarball-no-prebuild'), ['--ignore-scripts']);
+  expect(!bare.files.some((f) => f.path.startsWith('prebuilds/')), 'the repacked tarball still has prebuilds');
+  const blocked = project('no-prebuild-scripts-off');
+  install(blocked, bare.tarball, ['--ignore-scripts']);
+  const probe = "try { require('asynchat'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
+  const failure = JSON.parse(run(process.execPath, ['-e', probe], blocked) || '{}');
+  expect(failure.code === 'ERR_ASYNCHAT_NO_ADDON', `with scripts off and no prebuild, require gave ${JSON.stringify(failure)}`);
+  for (const fact of [`platform ${process.platform}`, `arch ${process.arch}`, 'libc', 'Node-API', 'npm rebuild asynchat']) {
+    expect(failure.message.includes(fact), `the error does not say "${fact}": ${failure.message}`);
+  }
+  const dir = project('compiles');
+  install(dir, bare.tarball);
+  expect(builtFromSource(dir), 'the install did not compile');
+  serves(dir, 'build');
+});
+
+finish();
+
+function finish() {
+  const failed = results.filter((r) => !r.ok).length;
+  const passed = results.length - failed;
+  console.log(`package test: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(0)} s)` +
+    (packed ? `; tarball ${(packed.size / 1024).toFixed(1)} kB, ${packed.files.length} files` : ''));
+  if (jsonOut) {
+    writeFileSync(jsonOut, JSON.stringify({ numPassedTests: passed, numFailedTests: failed, numPendingTests: 0 }));
+  }
+  if (keep) console.log(`kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+  process.exit(failed > 0 ? 1 : 0);
+}
