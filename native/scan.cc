@@ -47,7 +47,7 @@ size_t PrefixAtEnd(const uint8_t* hay, size_t hay_len, const uint8_t* needle, si
 
 // Finds a terminator of two or more bytes in [p, end). Candidate by candidate (memchr on the
 // first byte, memcmp on the rest) is the fastest on protocol data, where the first byte is
-// rare; memmem pays a set-up cost per call (~0.5 ns a byte for "\r\n" in long records). When
+// rare; memmem pays a set-up cost per call and is slower per byte on long records (bench/scan-threshold.mjs). When
 // candidates keep failing (runs of '\r'), the credit earned by skipped bytes runs out and the
 // rest of the call uses memmem, whose worst case is linear: either way the work stays linear.
 const uint8_t* FindMulti(const uint8_t* p, const uint8_t* end, const uint8_t* t, size_t tlen,

@@ -172,7 +172,7 @@ export class AsyncChat extends Dispatcher {
     out.push(data);
     if (this.debug) this.logInfo(`push ${data.length} bytes`);
     if (out.bytes > this.outputHighWater) this.overHighWater();
-    this.queued();
+    this.outputPending();
   }
 
   /**
@@ -184,7 +184,7 @@ export class AsyncChat extends Dispatcher {
     const out = this.out;
     out.pushShared(data);
     if (out.bytes > this.outputHighWater) this.overHighWater();
-    this.queued();
+    this.outputPending();
   }
 
   /** Queues a producer; bytes or a string given instead are queued as they are, as Python does. */
@@ -192,14 +192,14 @@ export class AsyncChat extends Dispatcher {
     if (typeof producer === 'string' || producer instanceof Uint8Array) this.push(producer);
     else {
       this.out.pushProducer(producer);
-      this.queued();
+      this.outputPending();
     }
   }
 
   /** Close once everything queued so far is sent; what is pushed afterwards is never sent. */
   closeWhenDone(): void {
     this.out.pushClose();
-    this.queued();
+    this.outputPending();
   }
 
   /** Bytes queued for output and not yet sent (data still inside producers not counted). */
@@ -277,9 +277,9 @@ export class AsyncChat extends Dispatcher {
   // Whether the peer is read from is decided after a send attempt (initiateSend), not at
   // push time: output pushed during a batch is written at its end, and a fast peer takes it.
   // Only the first push of a batch marks the channel (the check is inlined: once per push).
-  private queued(): void {
-    const ac = this._ac;
-    if (ac !== undefined && !ac.dirty) this._touch();
+  private outputPending(): void {
+    const entry = this._entry;
+    if (entry !== undefined && !entry.dirty) this._touch();
   }
 
   private updateOutputFull(): void {

@@ -68,7 +68,7 @@ export class InputSplitter {
   /** Bumped by discard(): a record loop that sees it change stops, as Python's does when discard_buffers empties ac_in_buffer. */
   private epoch = 0;
   /** Chunks fed from inside a callback, delivered after the current one. */
-  private queued: Buffer[] | null = null;
+  private fedWhileFeeding: Buffer[] | null = null;
   /** Where deliverRun() has delivered up to while it runs, else -1: for split()'s exception handler. */
   private runAt = -1;
   /** Partial terminator at the end of the chunk, set by find() when it returns -1. */
@@ -129,7 +129,7 @@ export class InputSplitter {
     this.held = false;
     this.collected = 0;
     if (this.state === REFUSED) this.state = IDLE;
-    this.queued = null;
+    this.fedWhileFeeding = null;
   }
 
   /**
@@ -150,7 +150,7 @@ export class InputSplitter {
       memory = undefined;
     }
     if (this.state === FEEDING) {
-      (this.queued ??= []).push(chunk);
+      (this.fedWhileFeeding ??= []).push(chunk);
       return;
     }
     if (target.closed) {
@@ -167,20 +167,20 @@ export class InputSplitter {
         if (next === chunk) this.feedOne(target, next, memory, offset);
         else this.feedOne(target, next, undefined, 0);
         if (target.closed) {
-          this.queued = null;
+          this.fedWhileFeeding = null;
           this.kept.drop();
           break;
         }
-        next = this.queued?.shift();
+        next = this.fedWhileFeeding?.shift();
       }
     } catch (err) {
       // Chunks fed from a callback are kept too (feedOne kept the rest of its own).
-      if (this.queued !== null && !this.refused && !target.closed) {
-        for (const q of this.queued) this.kept.keep(q, 0, q.length, null);
+      if (this.fedWhileFeeding !== null && !this.refused && !target.closed) {
+        for (const q of this.fedWhileFeeding) this.kept.keep(q, 0, q.length, null);
       }
       throw err;
     } finally {
-      this.queued = null;
+      this.fedWhileFeeding = null;
       if (this.state === FEEDING) this.state = IDLE;
       this.scans.release();
     }
@@ -476,7 +476,7 @@ export class InputSplitter {
     if (this.collected + n > this.maxBuffered) {
       this.state = REFUSED;
       this.kept.drop();
-      this.queued = null;
+      this.fedWhileFeeding = null;
       throw this.limitError();
     }
   }

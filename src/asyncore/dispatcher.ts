@@ -2,7 +2,7 @@
 // names. Where Python has a known flaw the fix is noted where it is made.
 import util from 'node:util';
 import {
-  READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, stateOf, type Channel, type ChannelState,
+  READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, stateOf, type Channel, type MapEntry,
   type SocketMap,
 } from '../engine/map-state';
 import { asynchatError, isDisconnect, isSystemError, systemError } from '../errors';
@@ -54,7 +54,7 @@ export class Dispatcher implements Channel {
 
   /** @internal */ _map: SocketMap;
   /** @internal */ _fileno: number | null = null;
-  /** @internal */ _ac?: ChannelState;
+  /** @internal */ _entry?: MapEntry;
   /** @internal */ _closed = false;
   /** @internal */ _closeHandled = false;
   /**
@@ -108,7 +108,7 @@ export class Dispatcher implements Channel {
     const target = map ?? this._map;
     const fd = this._fileno;
     if (fd !== null && target.get(fd) === this) target.delete(fd);
-    if (this._ac !== undefined) this._ac.owner.remove(this);
+    if (this._entry !== undefined) this._entry.owner.remove(this);
     this._fileno = null;
   }
 
@@ -333,7 +333,7 @@ export class Dispatcher implements Channel {
    * because of something else, such as a timer, to have it applied at once.
    */
   updateInterest(): void {
-    if (this._ac !== undefined && this._ac.fd >= 0) this._ac.owner.redecide(this);
+    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.redecide(this);
   }
 
   // ---- engine hooks ----
@@ -386,7 +386,7 @@ export class Dispatcher implements Channel {
 
   /** @internal state changed outside a dispatch: recompute interest before the next wait. */
   _touch(): void {
-    if (this._ac !== undefined && this._ac.fd >= 0) this._ac.owner.markDirty(this);
+    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.markDirty(this);
   }
 
   /**
@@ -428,7 +428,7 @@ export class DispatcherWithSend extends Dispatcher {
   /** @internal */ _out = new OutputQueue();
   // The last write was partial: the socket's buffer is full until the next write event, so
   // send() only queues (Python makes one failing send syscall per call while it is full).
-  private full = false;
+  private sendBufferFull = false;
 
   /** What is queued and not yet sent (a copy, for inspection). */
   get outBuffer(): Buffer {
@@ -442,7 +442,7 @@ export class DispatcherWithSend extends Dispatcher {
     if (!this.connected || this.socket === null) return;
     const outcome = this._writeOut(this._out, 1 << 20, 64);
     if (outcome < 0) return;
-    this.full = outcome === WROTE_FULL;
+    this.sendBufferFull = outcome === WROTE_FULL;
     this._touch();
   }
 
@@ -461,7 +461,7 @@ export class DispatcherWithSend extends Dispatcher {
       this._enforceOutputLimit(this._out, this.maxOutputBuffered);
       return 0;
     }
-    if (!this.full) this.initiateSend();
+    if (!this.sendBufferFull) this.initiateSend();
     return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   }
 }

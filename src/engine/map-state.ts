@@ -21,7 +21,7 @@ const CLOSE_EVENTS = EV.HUP | EV.ERR | EV.NVAL;
 const BATCH_CAPACITY = 1024;
 
 /** Engine bookkeeping, one per channel in a map. */
-export interface ChannelState {
+export interface MapEntry {
   fd: number;           // -1 once the channel left its map
   addedBatch: number;   // events of batches up to this one predate the channel
   dirty: boolean;
@@ -40,7 +40,7 @@ export interface Channel {
   handleClose(): void;
   handleError(err?: unknown): void;
   close(): void;
-  /** @internal */ _ac?: ChannelState;
+  /** @internal */ _entry?: MapEntry;
   /** @internal true once close() ran: no callback may reach it any more */ _closed?: boolean;
   /** @internal interest from the library's own state (absent: ask readable()/writable()) */
   _interest?(): number;
@@ -73,8 +73,8 @@ export function registerLibraryInterest(proto: object, ...names: ('readable' | '
       get: () => fn,
       set(this: Channel, value: unknown) {
         Object.defineProperty(this, name, { value, writable: true, configurable: true, enumerable: true });
-        const ac = this._ac;
-        if (ac !== undefined && ac.fd >= 0) ac.owner.redecide(this);
+        const entry = this._entry;
+        if (entry !== undefined && entry.fd >= 0) entry.owner.redecide(this);
       },
     });
   }
@@ -156,41 +156,41 @@ export class MapState {
   add(ch: Channel, fd: number): void {
     const old = this.members.get(fd);
     if (old !== undefined && old !== ch) this.remove(old);
-    const ac: ChannelState = {
+    const entry: MapEntry = {
       fd, addedBatch: this.batch, dirty: false, polled: false, owner: this,
     };
-    ch._ac = ac;
+    ch._entry = entry;
     this.members.set(fd, ch);
     this.redecide(ch);
   }
 
   /** Decides again whether ch is polled (its readable/writable may have been replaced). */
   redecide(ch: Channel): void {
-    const ac = ch._ac!;
-    ac.polled = isPolled(ch);
-    if (ac.polled) this.polled.add(ch);
+    const entry = ch._entry!;
+    entry.polled = isPolled(ch);
+    if (entry.polled) this.polled.add(ch);
     else this.polled.delete(ch);
     this.markDirty(ch);
   }
 
   /** A channel left the map: the reactor forgets its fd now, before the fd is closed. */
   remove(ch: Channel): void {
-    const ac = ch._ac;
-    if (ac === undefined || ac.fd < 0) return;
-    if (this.members.get(ac.fd) === ch) {
-      this.members.delete(ac.fd);
-      this.told?.forget(ac.fd);
+    const entry = ch._entry;
+    if (entry === undefined || entry.fd < 0) return;
+    if (this.members.get(entry.fd) === ch) {
+      this.members.delete(entry.fd);
+      this.told?.forget(entry.fd);
     }
     this.polled.delete(ch);
-    ac.fd = -1;
+    entry.fd = -1;
     if (this.attachment !== null && this.map.size === 0) queueMicrotask(() => this.attachment?.checkEmpty());
   }
 
   /** The channel's state may have changed: recompute its interest before the next wait. */
   markDirty(ch: Channel): void {
-    const ac = ch._ac;
-    if (ac === undefined || ac.dirty) return;
-    ac.dirty = true;
+    const entry = ch._entry;
+    if (entry === undefined || entry.dirty) return;
+    entry.dirty = true;
     this.dirty.push(ch);
     if (!this.dispatching && !this.flushQueued) {
       // Outside a batch (a timer, a promise, code before loop()): flush once this task ends.
@@ -249,25 +249,25 @@ export class MapState {
     const dirty = this.dirty;
     for (let i = 0; i < dirty.length; i++) {
       const ch = dirty[i];
-      const ac = ch._ac!;
-      ac.dirty = false;
-      if (ac.fd < 0 || ac.owner !== this) continue;
+      const entry = ch._entry!;
+      entry.dirty = false;
+      if (entry.fd < 0 || entry.owner !== this) continue;
       if (ch._beforeWait !== undefined) {
         try {
           ch._beforeWait();
         } catch (err) {
           routeError(ch, err);
         }
-        if (ac.fd < 0) continue;
+        if (entry.fd < 0) continue;
       }
-      if (!ac.polled) this.apply(ac, ch._interest!());
+      if (!entry.polled) this.apply(entry, ch._interest!());
     }
     dirty.length = 0;
-    for (const ch of this.polled) this.apply(ch._ac!, polledInterest(ch));
+    for (const ch of this.polled) this.apply(ch._entry!, polledInterest(ch));
   }
 
-  private apply(ac: ChannelState, mask: number): void {
-    if (this.told !== null && ac.fd >= 0) this.told.set(ac.fd, mask);
+  private apply(entry: MapEntry, mask: number): void {
+    if (this.told !== null && entry.fd >= 0) this.told.set(entry.fd, mask);
   }
 
   /** Delivers the `count` events the reactor wrote, then flushes. */
@@ -280,11 +280,11 @@ export class MapState {
       for (let i = 0; i < count; i++) {
         const ch = members.get(events[2 * i]);
         if (ch === undefined) continue;
-        const ac = ch._ac!;
-        if (ac.addedBatch >= batch) continue;
+        const entry = ch._entry!;
+        if (entry.addedBatch >= batch) continue;
         readwrite(ch, events[2 * i + 1]);
-        if (!ac.dirty && ac.fd >= 0) {
-          ac.dirty = true;
+        if (!entry.dirty && entry.fd >= 0) {
+          entry.dirty = true;
           this.dirty.push(ch);
         }
       }
