@@ -23,13 +23,7 @@ namespace {
 // flood of events cannot starve the rest of Node.
 constexpr int kMaxDrainRounds = 48;
 
-int ToUvEvents(uint32_t mask) {
-  int ev = 0;
-  if (mask & kRead) ev |= UV_READABLE;
-  if (mask & kWrite) ev |= UV_WRITABLE;
-  if (mask & kPri) ev |= UV_PRIORITIZED;
-  return ev;
-}
+constexpr BitPair kUvBits[] = {{kRead, UV_READABLE}, {kWrite, UV_WRITABLE}, {kPri, UV_PRIORITIZED}};
 
 // Node's handles are closed asynchronously. A HandleGroup counts the ones still closing, and
 // when the environment is being torn down it holds the async cleanup hook that Node waits
@@ -205,7 +199,7 @@ void Reactor::SyncWakeHandle(int fd) {
   } else {
     handle = it->second;
   }
-  uv_poll_start(handle, ToUvEvents(mask), OnFdHint);
+  uv_poll_start(handle, static_cast<int>(TheirBits(mask, kUvBits)), OnFdHint);
 }
 
 void Reactor::Drain() {

@@ -7,6 +7,7 @@
 // to Node's loop) lives once in reactor.cc.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +32,29 @@ struct PollEvent {
   uint32_t events;
 };
 static_assert(sizeof(PollEvent) == 8, "PollEvent must be two int32 slots");
+
+// One of our bits beside the bit that means the same to another API (epoll, poll(2), libuv),
+// so that each translation is a table and the two directions are written once.
+struct BitPair {
+  uint32_t ours;
+  uint32_t theirs;
+};
+
+template <size_t N>
+constexpr uint32_t TheirBits(uint32_t ours, const BitPair (&table)[N]) {
+  uint32_t bits = 0;
+  for (const BitPair& pair : table)
+    if (ours & pair.ours) bits |= pair.theirs;
+  return bits;
+}
+
+template <size_t N>
+constexpr uint32_t OurBits(uint32_t theirs, const BitPair (&table)[N]) {
+  uint32_t bits = 0;
+  for (const BitPair& pair : table)
+    if (theirs & pair.theirs) bits |= pair.ours;
+  return bits;
+}
 
 class Poller {
  public:
