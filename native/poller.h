@@ -3,8 +3,9 @@
 // Each backend (poller_epoll.cc, poller_kqueue.cc, poller_poll.cc) implements the same four
 // operations, in the spirit of Redis's ae backends: change an fd's interest, wait for a batch
 // of events, and say its name and (if it has one) the fd that becomes readable when any
-// watched fd is ready. Everything else (the interest cache, deferred changes, stats, attaching
-// to Node's loop) lives once in reactor.cc.
+// watched fd is ready. Everything else lives once above them: the interest cache, deferred
+// changes and stats in reactor.cc, regular files in always_ready.cc, attaching to Node's loop
+// in attach.cc.
 #pragma once
 
 #include <cstddef>

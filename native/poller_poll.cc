@@ -1,5 +1,5 @@
 // poll(2) backend: portable, and what Python's use_poll=True asked for. It has no fd of its
-// own to be watched by Node's loop; reactor.cc covers that case in attached mode.
+// own to be watched by Node's loop; attach.cc covers that case in attached mode.
 //
 // The watched set is a dense pollfd array plus an fd -> slot index, so changing one fd's
 // interest is O(1) and removing one swaps the last slot into its place.
