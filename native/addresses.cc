@@ -37,9 +37,8 @@ void ResolveHost(Napi::Env env, int family, const std::string& host, void* out) 
   addrinfo* res = nullptr;
   int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
-    Napi::Error err = Napi::Error::New(env, "ENOTFOUND: cannot resolve " + host + ": " +
-                                                gai_strerror(rc));
-    err.Set("code", "ENOTFOUND");
+    Napi::Error err =
+        CodedError(env, "ENOTFOUND", "ENOTFOUND: cannot resolve " + host + ": " + gai_strerror(rc));
     err.Set("syscall", "getaddrinfo");
     err.Set("hostname", host);
     throw err;

@@ -120,12 +120,21 @@ std::string ErrnoMessage(int err) {
   return buf;
 }
 
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", code);
+  return error;
+}
+
+void ThrowCodedError(Napi::Env env, const char* code, const std::string& message) {
+  throw CodedError(env, code, message);
+}
+
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const std::string& detail) {
   std::string code = ErrnoName(err);
   std::string message = code + ": " + ErrnoMessage(err) + ", " + syscall;
   if (!detail.empty()) message += " " + detail;
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", code);
+  Napi::Error error = CodedError(env, code.c_str(), message);
   error.Set("errno", Napi::Number::New(env, -err));
   error.Set("syscall", syscall);
   return error;

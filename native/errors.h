@@ -1,6 +1,9 @@
-// Errors shaped like Node's own system errors: `code` ("ECONNREFUSED"), `errno` (negative,
-// as in Node), `syscall`, and a readable message. Names come from libuv's table, so errno
-// values cross into JavaScript by name and never by platform-specific number.
+// The addon's errors, made in one place each way:
+// - CodedError: an Error with a stable `code` (ERR_ASYNCHAT_*, registered in src/errors.ts
+//   and the README's table), the C++ side of asynchatError() in TypeScript.
+// - SystemError: shaped like Node's own system errors: `code` ("ECONNREFUSED"), `errno`
+//   (negative, as in Node), `syscall`, and a readable message. Names come from libuv's table,
+//   so errno values cross into JavaScript by name and never by platform-specific number.
 #pragma once
 
 #include <napi.h>
@@ -8,6 +11,9 @@
 #include <string>
 
 namespace asynchat {
+
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message);
+[[noreturn]] void ThrowCodedError(Napi::Env env, const char* code, const std::string& message);
 
 std::string ErrnoName(int err);
 std::string ErrnoMessage(int err);

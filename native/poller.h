@@ -3,10 +3,12 @@
 // Each backend (poller_epoll.cc, poller_kqueue.cc, poller_poll.cc) implements the same four
 // operations, in the spirit of Redis's ae backends: change an fd's interest, wait for a batch
 // of events, and say its name and (if it has one) the fd that becomes readable when any
-// watched fd is ready. Everything else (the interest cache, deferred changes, stats, attaching
-// to Node's loop) lives once in reactor.cc.
+// watched fd is ready. Everything else lives once above them: the interest cache, deferred
+// changes and stats in reactor.cc, regular files in always_ready.cc, attaching to Node's loop
+// in attach.cc.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +33,29 @@ struct PollEvent {
   uint32_t events;
 };
 static_assert(sizeof(PollEvent) == 8, "PollEvent must be two int32 slots");
+
+// One of our bits beside the bit that means the same to another API (epoll, poll(2), libuv),
+// so that each translation is a table and the two directions are written once.
+struct BitPair {
+  uint32_t ours;
+  uint32_t theirs;
+};
+
+template <size_t N>
+constexpr uint32_t TheirBits(uint32_t ours, const BitPair (&table)[N]) {
+  uint32_t bits = 0;
+  for (const BitPair& pair : table)
+    if (ours & pair.ours) bits |= pair.theirs;
+  return bits;
+}
+
+template <size_t N>
+constexpr uint32_t OurBits(uint32_t theirs, const BitPair (&table)[N]) {
+  uint32_t bits = 0;
+  for (const BitPair& pair : table)
+    if (theirs & pair.theirs) bits |= pair.ours;
+  return bits;
+}
 
 class Poller {
  public:

@@ -13,23 +13,9 @@
 namespace asynchat {
 namespace {
 
-uint32_t ToEpoll(uint32_t mask) {
-  uint32_t ev = 0;
-  if (mask & kRead) ev |= EPOLLIN;
-  if (mask & kWrite) ev |= EPOLLOUT;
-  if (mask & kPri) ev |= EPOLLPRI;
-  return ev;
-}
-
-uint32_t FromEpoll(uint32_t ev) {
-  uint32_t mask = 0;
-  if (ev & EPOLLIN) mask |= kRead;
-  if (ev & EPOLLOUT) mask |= kWrite;
-  if (ev & EPOLLPRI) mask |= kPri;
-  if (ev & EPOLLHUP) mask |= kHup;
-  if (ev & EPOLLERR) mask |= kErr;
-  return mask;
-}
+constexpr BitPair kEpollBits[] = {
+    {kRead, EPOLLIN}, {kWrite, EPOLLOUT}, {kPri, EPOLLPRI}, {kHup, EPOLLHUP}, {kErr, EPOLLERR},
+};
 
 class EpollPoller final : public Poller {
  public:
@@ -41,7 +27,7 @@ class EpollPoller final : public Poller {
 
   int set(int fd, uint32_t from, uint32_t to) override {
     struct epoll_event ev = {};
-    ev.events = ToEpoll(to);
+    ev.events = TheirBits(to & kInterestMask, kEpollBits);
     ev.data.fd = fd;
     int op = from == 0 ? EPOLL_CTL_ADD : (to == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
     if (epoll_ctl(epfd_, op, fd, &ev) == 0) return 0;
@@ -68,7 +54,7 @@ class EpollPoller final : public Poller {
     if (n < 0) return -errno;
     for (int i = 0; i < n; i++) {
       out[i].fd = evs[i].data.fd;
-      out[i].events = FromEpoll(evs[i].events);
+      out[i].events = OurBits(evs[i].events, kEpollBits);
     }
     return n;
   }

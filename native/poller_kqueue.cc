@@ -17,6 +17,22 @@
 namespace asynchat {
 namespace {
 
+uint32_t Bits(const struct kevent& kev) {
+  if (kev.flags & EV_ERROR) return kErr;
+  if (kev.filter == EVFILT_READ) {
+    uint32_t bits = kRead;
+    if ((kev.flags & EV_EOF) && kev.fflags != 0) bits |= kErr;
+    // The peer is gone and nothing is left to read (data: the bytes pending).
+    if ((kev.flags & EV_EOF) && kev.data == 0) bits |= kHup;
+#if defined(EV_OOBAND)
+    if (kev.flags & EV_OOBAND) bits |= kPri;  // macOS flags out-of-band data on reads
+#endif
+    return bits;
+  }
+  if (kev.filter == EVFILT_WRITE) return (kev.flags & EV_EOF) ? kWrite | kHup : kWrite;
+  return 0;
+}
+
 class KqueuePoller final : public Poller {
  public:
   explicit KqueuePoller(int kq) : kq_(kq) {}
@@ -58,44 +74,29 @@ class KqueuePoller final : public Poller {
     }
     int got = kevent(kq_, nullptr, 0, scratch_.data(), max, tsp);
     if (got < 0) return -errno;
-    // One fd can come back twice (a read and a write event): merge them, so JavaScript sees
-    // one event per fd per batch as with the other backends.
+    // One fd can come back twice (a read and a write event), any distance apart: merge them
+    // exactly, as Redis's ae_kqueue.c does, so JavaScript sees one event per fd per batch as
+    // with the other backends. slot_of_[fd] is fd's place in `out` in this batch, or -1.
     int n = 0;
     for (int i = 0; i < got; i++) {
       const struct kevent& kev = scratch_[i];
-      uint32_t bits = 0;
-      if (kev.flags & EV_ERROR) {
-        bits = kErr;
-      } else if (kev.filter == EVFILT_READ) {
-        bits = kRead;
-        if ((kev.flags & EV_EOF) && kev.fflags != 0) bits |= kErr;
-        // The peer is gone and nothing is left to read (data: the bytes pending).
-        if ((kev.flags & EV_EOF) && kev.data == 0) bits |= kHup;
-#if defined(EV_OOBAND)
-        if (kev.flags & EV_OOBAND) bits |= kPri;  // macOS flags out-of-band data on reads
-#endif
-      } else if (kev.filter == EVFILT_WRITE) {
-        bits = kWrite;
-        if (kev.flags & EV_EOF) bits |= kHup;
-      }
       int fd = static_cast<int>(kev.ident);
-      // The two events of one fd come back close together: look back a few slots only.
-      int j = n - 1;
-      while (j >= 0 && j >= n - 8 && out[j].fd != fd) j--;
-      if (j >= 0 && j >= n - 8) {
-        out[j].events |= bits;
-      } else {
-        out[n].fd = fd;
-        out[n].events = bits;
-        n++;
+      if (static_cast<size_t>(fd) >= slot_of_.size()) slot_of_.resize(static_cast<size_t>(fd) + 1, -1);
+      int& slot = slot_of_[fd];
+      if (slot < 0) {
+        slot = n++;
+        out[slot] = PollEvent{fd, 0};
       }
+      out[slot].events |= Bits(kev);
     }
+    for (int i = 0; i < n; i++) slot_of_[out[i].fd] = -1;
     return n;
   }
 
  private:
   int kq_;
   std::vector<struct kevent> scratch_;
+  std::vector<int> slot_of_;  // per fd, grown as needed; all -1 between waits
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
 // poll(2) backend: portable, and what Python's use_poll=True asked for. It has no fd of its
-// own to be watched by Node's loop; reactor.cc covers that case in attached mode.
+// own to be watched by Node's loop; attach.cc covers that case in attached mode.
 //
 // The watched set is a dense pollfd array plus an fd -> slot index, so changing one fd's
 // interest is O(1) and removing one swaps the last slot into its place.
@@ -13,24 +13,12 @@
 namespace asynchat {
 namespace {
 
-short ToPoll(uint32_t mask) {
-  short ev = 0;
-  if (mask & kRead) ev |= POLLIN;
-  if (mask & kWrite) ev |= POLLOUT;
-  if (mask & kPri) ev |= POLLPRI;
-  return ev;
-}
+constexpr BitPair kPollBits[] = {
+    {kRead, POLLIN},   {kWrite, POLLOUT}, {kPri, POLLPRI},
+    {kHup, POLLHUP},   {kErr, POLLERR},   {kNval, POLLNVAL},
+};
 
-uint32_t FromPoll(short ev) {
-  uint32_t mask = 0;
-  if (ev & POLLIN) mask |= kRead;
-  if (ev & POLLOUT) mask |= kWrite;
-  if (ev & POLLPRI) mask |= kPri;
-  if (ev & POLLHUP) mask |= kHup;
-  if (ev & POLLERR) mask |= kErr;
-  if (ev & POLLNVAL) mask |= kNval;
-  return mask;
-}
+short ToPoll(uint32_t mask) { return static_cast<short>(TheirBits(mask & kInterestMask, kPollBits)); }
 
 class PollPoller final : public Poller {
  public:
@@ -74,7 +62,7 @@ class PollPoller final : public Poller {
       if (fds_[i].revents == 0) continue;
       ready--;
       out[n].fd = fds_[i].fd;
-      out[n].events = FromPoll(fds_[i].revents);
+      out[n].events = OurBits(static_cast<uint16_t>(fds_[i].revents), kPollBits);
       n++;
       next = i + 1;
     }

@@ -9,18 +9,20 @@
 // - Attached mode. The backend's own fd (epoll, kqueue) is watched by one uv_poll_t in Node's
 //   loop; when it fires, the reactor drains with a zero timeout. The poll(2) backend has no
 //   such fd, so there each watched fd gets a uv_poll_t that only wakes the reactor, which then
-//   asks poll(2) with a zero timeout: the events are still poll(2)'s.
-// - Files that epoll refuses (EPERM: regular files) are always ready, as poll(2) says they are.
+//   asks poll(2) with a zero timeout: the events are still poll(2)'s. That bridge to Node's
+//   loop is attach.cc.
+// - Files that epoll refuses (EPERM: regular files) are always ready, as poll(2) says they
+//   are: always_ready.h keeps them, between the reactor and the backend.
 #pragma once
 
 #include <napi.h>
 #include <uv.h>
 
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "addon_state.h"
+#include "always_ready.h"
 #include "poller.h"
 
 namespace asynchat {
@@ -53,12 +55,14 @@ class Reactor : public Napi::ObjectWrap<Reactor> {
   // Applies deferred interest changes. An fd the kernel refuses is reported as an event
   // (kNval or kErr) in the next batch instead of throwing from the middle of a wait.
   void Flush();
-  // Flush, wait up to timeout_ms, add always-ready fds; returns the number of events written.
+  // Flush, report refused fds, wait up to timeout_ms; returns the number of events written.
   int Poll(int timeout_ms);
-  bool HasAlwaysReadyInterest() const;
+  // The backend's wait, retried after EINTR with what is left of the timeout.
+  int WaitBackend(int timeout_ms, PollEvent* out, int max);
 
-  // Attached mode.
+  // Attached mode (attach.cc).
   void Drain();
+  bool ReadyWithoutWaiting() const;
   void SyncWakeHandle(int fd);
   void StopAttachment();
   static void OnBackendReady(uv_poll_t* handle, int status, int events);
@@ -68,13 +72,12 @@ class Reactor : public Napi::ObjectWrap<Reactor> {
 
   AddonState* state_;
   Napi::Env env_;
-  std::unique_ptr<Poller> poller_;
   std::vector<uint8_t> wanted_;      // what JavaScript asked for, per fd
   std::vector<uint8_t> registered_;  // what the kernel has, per fd
-  std::vector<uint8_t> flags_;       // kDirty, kAlwaysReady
+  std::vector<uint8_t> in_dirty_;    // per fd: 1 while listed in dirty_
   std::vector<int> dirty_;
-  std::vector<int> always_ready_;
   std::vector<PollEvent> failures_;  // interest changes the kernel refused, to report
+  std::unique_ptr<AlwaysReadyFiles> poller_;  // the backend, and the files it refuses
   Napi::Reference<Napi::Int32Array> events_ref_;
   PollEvent* events_ = nullptr;
   int capacity_ = 0;

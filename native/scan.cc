@@ -31,6 +31,7 @@
 #include "addon_state.h"
 #include "errors.h"
 #include "scan.h"
+#include "transfer.h"
 #include "typed_args.h"
 
 namespace asynchat {
@@ -159,13 +160,8 @@ Napi::Value RecvScan(const Napi::CallbackInfo& info) {
   state->stats.reads++;
   int32_t& count_slot = s.out[s.out_len - 1];
   count_slot = -1;
-  ssize_t n;
-  do n = recv(fd, s.data + offset, size, 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    ThrowSystemError(env, errno, "recv");
-  }
+  ssize_t n = RetryEintr([&] { return recv(fd, s.data + offset, size, 0); });
+  if (n < 0) return TransferResult(env, n, "recv");
   if (n > 0 && static_cast<size_t>(n) >= min_bytes) {
     state->stats.scans++;
     count_slot = static_cast<int32_t>(FindRecords(s.data + offset, 0, n, s.t, s.tlen, s.out, s.max));

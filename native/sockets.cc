@@ -22,6 +22,7 @@
 #include "addresses.h"
 #include "errors.h"
 #include "sockets.h"
+#include "transfer.h"
 #include "typed_args.h"
 
 namespace asynchat {
@@ -86,6 +87,25 @@ int SetCloexec(int fd) {
   return err;
 }
 
+// A new pair of fds (socketpair, pipe) made ready where the call could not do it itself:
+// both prepared, or both closed and the error thrown.
+[[maybe_unused]] void PreparePair(Napi::Env env, const int (&fds)[2]) {
+  for (int fd : fds) {
+    if (int err = PrepareFd(fd)) {
+      close(fds[0]);
+      close(fds[1]);
+      ThrowSystemError(env, err, "fcntl");
+    }
+  }
+}
+
+Napi::Value PairToJs(Napi::Env env, const int (&fds)[2]) {
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, fds[0]);
+  pair.Set(1u, fds[1]);
+  return pair;
+}
+
 AddonState* State(const Napi::CallbackInfo& info) { return GetState(info.Env()); }
 
 Napi::Value Socket(const Napi::CallbackInfo& info) {
@@ -116,18 +136,9 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
     ThrowSystemError(info.Env(), errno, "socketpair");
 #else
   if (socketpair(family, type, 0, sv) < 0) ThrowSystemError(info.Env(), errno, "socketpair");
-  for (int fd : sv) {
-    if (int err = PrepareFd(fd)) {
-      close(sv[0]);
-      close(sv[1]);
-      ThrowSystemError(info.Env(), err, "fcntl");
-    }
-  }
+  PreparePair(info.Env(), sv);
 #endif
-  Napi::Array pair = Napi::Array::New(info.Env(), 2);
-  pair.Set(0u, sv[0]);
-  pair.Set(1u, sv[1]);
-  return pair;
+  return PairToJs(info.Env(), sv);
 }
 
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
@@ -136,20 +147,9 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) ThrowSystemError(info.Env(), errno, "pipe");
 #else
   if (pipe(fds) < 0) ThrowSystemError(info.Env(), errno, "pipe");
-  for (int fd : fds) {
-    int err = SetCloexec(fd);
-    if (err == 0) err = SetFdFlags(fd, true);
-    if (err != 0) {
-      close(fds[0]);
-      close(fds[1]);
-      ThrowSystemError(info.Env(), err, "fcntl");
-    }
-  }
+  PreparePair(info.Env(), fds);
 #endif
-  Napi::Array pair = Napi::Array::New(info.Env(), 2);
-  pair.Set(0u, fds[0]);
-  pair.Set(1u, fds[1]);
-  return pair;
+  return PairToJs(info.Env(), fds);
 }
 
 // bind(fd, family, ...address)
@@ -173,9 +173,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   sockaddr_storage addr;
   socklen_t len = ParseAddress(info, 2, IntArg(info, 1, AF_INET), &addr, "connect");
-  int rc;
-  do rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
-  while (rc < 0 && errno == EINTR);
+  int rc = RetryEintr([&] { return connect(fd, reinterpret_cast<sockaddr*>(&addr), len); });
   if (rc == 0) return Napi::Number::New(info.Env(), 0);
   return Napi::String::New(info.Env(), ErrnoName(errno));
 }
@@ -230,14 +228,8 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   Bytes b = BytesArg(info, 1);
   int flags = IntArg(info, 4, 0);
   State(info)->stats.reads++;
-  ssize_t n;
-  do n = recv(fd, b.data, b.length, flags);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-    ThrowSystemError(info.Env(), errno, "recv");
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  ssize_t n = RetryEintr([&] { return recv(fd, b.data, b.length, flags); });
+  return TransferResult(info.Env(), n, "recv");
 }
 
 // send(fd, buf, offset?, length?, flags?) -> bytes sent or -1 (EAGAIN)
@@ -246,14 +238,8 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   Bytes b = BytesArg(info, 1);
   int flags = IntArg(info, 4, 0) | kSendFlags;
   State(info)->stats.writes++;
-  ssize_t n;
-  do n = send(fd, b.data, b.length, flags);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-    ThrowSystemError(info.Env(), errno, "send");
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  ssize_t n = RetryEintr([&] { return send(fd, b.data, b.length, flags); });
+  return TransferResult(info.Env(), n, "send");
 }
 
 // writev(fd, buffers: Uint8Array[] | Uint8Array, firstOffset?) -> bytes written or -1 (EAGAIN).
@@ -300,18 +286,9 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   msghdr msg = {};
   msg.msg_iov = iov;
   msg.msg_iovlen = count;
-  ssize_t n;
-  do n = sendmsg(fd, &msg, kSendFlags);
-  while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == ENOTSOCK) {
-    do n = writev(fd, iov, static_cast<int>(count));
-    while (n < 0 && errno == EINTR);
-  }
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
-    ThrowSystemError(env, errno, "writev");
-  }
-  return Napi::Number::New(env, static_cast<double>(n));
+  ssize_t n = RetryEintr([&] { return sendmsg(fd, &msg, kSendFlags); });
+  if (n < 0 && errno == ENOTSOCK) n = RetryEintr([&] { return writev(fd, iov, static_cast<int>(count)); });
+  return TransferResult(env, n, "writev");
 }
 
 // read(fd, buf, offset?, length?) / write(fd, buf, offset?, length?) for pipes and files.
@@ -319,28 +296,16 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   Bytes b = BytesArg(info, 1);
   State(info)->stats.reads++;
-  ssize_t n;
-  do n = read(fd, b.data, b.length);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-    ThrowSystemError(info.Env(), errno, "read");
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  ssize_t n = RetryEintr([&] { return read(fd, b.data, b.length); });
+  return TransferResult(info.Env(), n, "read");
 }
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
   Bytes b = BytesArg(info, 1);
   State(info)->stats.writes++;
-  ssize_t n;
-  do n = write(fd, b.data, b.length);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
-    ThrowSystemError(info.Env(), errno, "write");
-  }
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
+  ssize_t n = RetryEintr([&] { return write(fd, b.data, b.length); });
+  return TransferResult(info.Env(), n, "write");
 }
 
 Napi::Value Shutdown(const Napi::CallbackInfo& info) {

@@ -18,7 +18,10 @@ const native = (f) => `native/${f}`;
 
 const sources = [
   'addon.cc',
+  'addon_state.cc',
   'addresses.cc',
+  'always_ready.cc',
+  'attach.cc',
   'errors.cc',
   'poller.cc',
   'poller_epoll.cc',

@@ -213,15 +213,15 @@ static int is_socket(int fd) {
   return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-/* Turns one epoll event into up to `room` kevents (one per ready filter). */
-static int convert(const struct epoll_event *ev, struct kevent *out, int room) {
+/* Turns one epoll event into the kevent of `filter` (kq_read or kq_write), if that filter is
+ * registered and ready; returns 1 if it wrote one, else 0. */
+static int convert(const struct epoll_event *ev, unsigned filter, struct kevent *k) {
   int fd = (int)(uint32_t)ev->data.u64;
   unsigned filters = (unsigned)(ev->data.u64 >> 32);
   uint32_t e = ev->events;
-  int n = 0;
-  if ((filters & kq_read) && (e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) &&
-      n < room) {
-    struct kevent *k = &out[n++];
+  if (!(filters & filter)) return 0;
+  if (filter == kq_read) {
+    if (!(e & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return 0;
     int avail = 0;
     EV_SET(k, fd, EVFILT_READ, 0, 0, 0, NULL);
     if (ioctl(fd, FIONREAD, &avail) == 0) k->data = avail;  /* not for a listening socket */
@@ -230,18 +230,17 @@ static int convert(const struct epoll_event *ev, struct kevent *out, int room) {
       k->flags |= EV_EOF;
       if ((e & EPOLLERR) && is_socket(fd)) k->fflags = KQ_SOCKET_ERROR_STANDIN;
     }
+    return 1;
   }
-  if ((filters & kq_write) && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && n < room) {
-    struct kevent *k = &out[n++];
-    EV_SET(k, fd, EVFILT_WRITE, 0, 0, 0, NULL);
-    /* The write side is over when the connection is (a pipe whose reader left reports
-     * EPOLLERR alone). */
-    if (e & EPOLLHUP || ((e & EPOLLERR) && !is_socket(fd))) {
-      k->flags |= EV_EOF;
-      if ((e & EPOLLERR) && is_socket(fd)) k->fflags = KQ_SOCKET_ERROR_STANDIN;
-    }
+  if (!(e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) return 0;
+  EV_SET(k, fd, EVFILT_WRITE, 0, 0, 0, NULL);
+  /* The write side is over when the connection is (a pipe whose reader left reports
+   * EPOLLERR alone). */
+  if (e & EPOLLHUP || ((e & EPOLLERR) && !is_socket(fd))) {
+    k->flags |= EV_EOF;
+    if ((e & EPOLLERR) && is_socket(fd)) k->fflags = KQ_SOCKET_ERROR_STANDIN;
   }
-  return n;
+  return 1;
 }
 
 int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent *eventlist,
@@ -264,9 +263,13 @@ int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent 
     if (errno == EINVAL) errno = EBADF;  /* not an epoll fd, so not a kqueue */
     return -1;
   }
-  /* An fd ready for both filters gives two kevents; one that finds no room is still ready
-   * at the next call (level-triggered), so it is not lost. */
+  /* Filter by filter: every read event of the batch, then every write event. BSD keeps no
+   * order between the two filters of one fd (each knote joins the active queue when it
+   * fires), so an fd's read and write events can be a whole batch apart, and a kqueue user
+   * must merge them exactly; this order makes every batch that case. An event that finds no
+   * room is still ready at the next call (level-triggered), so it is not lost. */
   int n = 0;
-  for (int i = 0; i < got && n < nevents; i++) n += convert(&ready[i], eventlist + n, nevents - n);
+  for (int i = 0; i < got && n < nevents; i++) n += convert(&ready[i], kq_read, eventlist + n);
+  for (int i = 0; i < got && n < nevents; i++) n += convert(&ready[i], kq_write, eventlist + n);
   return n;
 }

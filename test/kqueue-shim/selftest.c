@@ -146,6 +146,31 @@ static void end_of_stream(void) {
   close(kq);
 }
 
+// Every read event of a batch comes before every write event, so the two events of one fd
+// are apart by as many events as the batch has fds: the backend's merging must be exact.
+static void events_filter_by_filter(void) {
+  enum { pairs = 12 };
+  int sv[pairs][2], kq = kqueue();
+  struct kevent evs[2 * pairs];
+  CHECK(kq >= 0);
+  for (int i = 0; i < pairs; i++) {
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) == 0);
+    CHECK(change(kq, sv[i][0], EVFILT_READ, EV_ADD) == 0);
+    CHECK(change(kq, sv[i][0], EVFILT_WRITE, EV_ADD) == 0);
+    CHECK(write(sv[i][1], "x", 1) == 1);
+  }
+  CHECK(wait_events(kq, evs, 2 * pairs, 1000) == 2 * pairs);
+  for (int i = 0; i < pairs; i++) {
+    CHECK(evs[i].filter == EVFILT_READ && evs[pairs + i].filter == EVFILT_WRITE);
+    CHECK(evs[i].ident == evs[pairs + i].ident);
+  }
+  for (int i = 0; i < pairs; i++) {
+    close(sv[i][0]);
+    close(sv[i][1]);
+  }
+  close(kq);
+}
+
 static void refused_connection_keeps_its_error(void) {
   int kq = kqueue();
   int probe = socket(AF_INET, SOCK_STREAM, 0);
@@ -277,6 +302,7 @@ int main(void) {
       {"EV_ENABLE, EV_DISABLE", enable_disable},
       {"errors", errors},
       {"end of stream", end_of_stream},
+      {"events filter by filter", events_filter_by_filter},
       {"refused connection keeps its error", refused_connection_keeps_its_error},
       {"out-of-band data (EV_OOBAND)", out_of_band_data},
       {"closed fd number reused", closed_fd_number_reused},
