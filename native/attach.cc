@@ -84,20 +84,29 @@ Napi::Value Reactor::Attach(const Napi::CallbackInfo& info) {
   a->loop = loop;
   attachment_ = a;
 
+  // (libuv documents these inits and starts as unable to fail; their results are checked all
+  // the same, and the first failure is what the caller is told.)
   int rc = 0;
+  const char* failed = nullptr;
+  auto note = [&rc, &failed](int result, const char* call) {
+    if (result != 0 && rc == 0) {
+      rc = result;
+      failed = call;
+    }
+  };
   a->prepare = new uv_prepare_t;
-  uv_prepare_init(loop, a->prepare);
+  note(uv_prepare_init(loop, a->prepare), "uv_prepare_init");
   a->prepare->data = this;
-  uv_prepare_start(a->prepare, OnPrepare);
+  note(uv_prepare_start(a->prepare, OnPrepare), "uv_prepare_start");
   uv_unref(reinterpret_cast<uv_handle_t*>(a->prepare));
 
   a->check = new uv_check_t;
-  uv_check_init(loop, a->check);
+  note(uv_check_init(loop, a->check), "uv_check_init");
   a->check->data = this;
-  uv_check_start(a->check, OnCheck);
+  note(uv_check_start(a->check, OnCheck), "uv_check_start");
 
   a->idle = new uv_idle_t;
-  uv_idle_init(loop, a->idle);
+  note(uv_idle_init(loop, a->idle), "uv_idle_init");
   a->idle->data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(a->idle));
 
@@ -105,10 +114,11 @@ Napi::Value Reactor::Attach(const Napi::CallbackInfo& info) {
     // The backend's fd keeps Node alive while attached; the check handle need not.
     uv_unref(reinterpret_cast<uv_handle_t*>(a->check));
     a->backend = new uv_poll_t;
-    rc = uv_poll_init(loop, a->backend, poller_->fd());
-    if (rc == 0) {
+    int init = uv_poll_init(loop, a->backend, poller_->fd());
+    note(init, "uv_poll_init");
+    if (init == 0) {
       a->backend->data = this;
-      rc = uv_poll_start(a->backend, UV_READABLE, OnBackendReady);
+      note(uv_poll_start(a->backend, UV_READABLE, OnBackendReady), "uv_poll_start");
     } else {
       delete a->backend;
       a->backend = nullptr;
@@ -117,7 +127,7 @@ Napi::Value Reactor::Attach(const Napi::CallbackInfo& info) {
     for (size_t fd = 0; fd < registered_.size(); fd++)
       if (registered_[fd] != 0) SyncWakeHandle(static_cast<int>(fd));
   }
-  napi_add_async_cleanup_hook(
+  napi_status hooked = napi_add_async_cleanup_hook(
       env,
       [](napi_async_cleanup_hook_handle handle, void* arg) {
         auto* reactor = static_cast<Reactor*>(arg);
@@ -125,9 +135,14 @@ Napi::Value Reactor::Attach(const Napi::CallbackInfo& info) {
         reactor->StopAttachment();
       },
       this, &a->cleanup);
+  if (hooked != napi_ok) {
+    a->cleanup = nullptr;
+    StopAttachment();
+    throw Napi::Error::New(env, "cannot register the reactor's cleanup hook with Node");
+  }
   if (rc != 0) {
     StopAttachment();
-    ThrowSystemError(env, -rc, "uv_poll_init");
+    ThrowSystemError(env, -rc, failed);
   }
   return env.Undefined();
 }
@@ -199,7 +214,11 @@ void Reactor::SyncWakeHandle(int fd) {
   } else {
     handle = it->second;
   }
-  uv_poll_start(handle, static_cast<int>(TheirBits(mask, kUvBits)), OnFdHint);
+  if (uv_poll_start(handle, static_cast<int>(TheirBits(mask, kUvBits)), OnFdHint) != 0) {
+    // Not watchable after all: reported in the next batch, as a failed registration is.
+    failures_.push_back(PollEvent{fd, kErr});
+    a->pending = true;
+  }
 }
 
 void Reactor::Drain() {
