@@ -19,6 +19,7 @@ const native = (f) => `native/${f}`;
 const sources = [
   'addon.cc',
   'addresses.cc',
+  'datagrams.cc',
   'errors.cc',
   'poller.cc',
   'poller_epoll.cc',
