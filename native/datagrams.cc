@@ -25,12 +25,6 @@
 namespace asynchat {
 namespace {
 
-#if defined(MSG_NOSIGNAL)
-constexpr int kSendFlags = MSG_NOSIGNAL;
-#else
-constexpr int kSendFlags = 0;
-#endif
-
 // recvfrom(fd, buf, offset, length, flags, out: Int32Array) -> address, null (the sender has
 // no address: an unnamed AF_UNIX socket) or -1 (nothing waiting). out[0]: what recvmsg
 // returned (with MSG_TRUNC in flags, Linux gives the datagram's real length), out[1]: the

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,13 @@
 #include "typed_args.h"
 
 namespace asynchat {
+
+// Every send: SIGPIPE is never raised (macOS, without MSG_NOSIGNAL, sets SO_NOSIGPIPE instead).
+#if defined(MSG_NOSIGNAL)
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;
+#endif
 
 inline int FdArg(const Napi::CallbackInfo& info, size_t i = 0) {
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "fd must be a number");

@@ -27,12 +27,6 @@
 namespace asynchat {
 namespace {
 
-#if defined(MSG_NOSIGNAL)
-constexpr int kSendFlags = MSG_NOSIGNAL;
-#else
-constexpr int kSendFlags = 0;
-#endif
-
 int SetFdFlags(int fd, bool nonblocking) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0) return errno;

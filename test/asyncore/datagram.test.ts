@@ -12,7 +12,7 @@ import {
 } from '../../src/binding/socket';
 import type { SocketMap } from '../../src/engine/map-state';
 import { isSystemError } from '../../src/errors';
-import { captureOutput, cleanupPaths, ipv6Available, pumpUntil, unixPath } from '../helpers/asyncore';
+import { FAMILIES, captureOutput, cleanupPaths, pumpUntil } from '../helpers/asyncore';
 import { withDeadline } from '../helpers/reactor';
 
 const maps: SocketMap[] = [];
@@ -29,20 +29,40 @@ function newMap(): SocketMap {
   return map;
 }
 
+/** What every test dispatcher here shares: no writes, and it counts its closes. */
+class Quiet extends Dispatcher {
+  closes = 0;
+  override writable(): boolean {
+    return false;
+  }
+  override handleConnect(): void {}
+  override handleClose(): void {
+    this.closes++;
+    this.close();
+  }
+}
+
+/** A UDP address nothing listens on (bound, read, released): sending there draws an ICMP error. */
+function refusedAddress(): Address {
+  const gone = new Socket(AF_INET, SOCK_DGRAM);
+  try {
+    gone.bind(['127.0.0.1', 0]);
+    return gone.getsockname();
+  } finally {
+    gone.close();
+  }
+}
+
 /** Python's UDP echo server, line for line. */
-class UdpEcho extends Dispatcher {
+class UdpEcho extends Quiet {
   events = 0;
   reads = 0;
   maxPerEvent = 0;
-  closes = 0;
   errors: unknown[] = [];
   constructor(family: number, addr: Address, map: SocketMap) {
     super(null, map);
     this.createSocket(family, SOCK_DGRAM);
     this.bind(addr);
-  }
-  override writable(): boolean {
-    return false;
   }
   override handleReadEvent(): void {
     this.events++;
@@ -54,10 +74,6 @@ class UdpEcho extends Dispatcher {
     const [data, addr] = (this.socket as Socket).recvfrom(2048);
     this.reads++;
     if (addr !== null) (this.socket as Socket).sendto(data, addr);
-  }
-  override handleClose(): void {
-    this.closes++;
-    this.close();
   }
   override handleError(err?: unknown): void {
     this.errors.push(err);
@@ -74,12 +90,6 @@ function client(family: number, addr: Address | null = null): Socket {
   if (addr !== null) s.bind(addr);
   return s;
 }
-
-const FAMILIES = [
-  { name: 'IPv4', family: AF_INET, addr: (): Address => ['127.0.0.1', 0], available: true },
-  { name: 'IPv6', family: AF_INET6, addr: (): Address => ['::1', 0], available: ipv6Available },
-  { name: 'Unix', family: AF_UNIX, addr: (): Address => unixPath('dgram'), available: true },
-];
 
 describe.each(FAMILIES)('a UDP-style echo dispatcher, $name, blocking loop()', ({ family, addr, available }) => {
   it.skipIf(!available)('answers each datagram to its sender; no connect/accept state, no handleClose', () => {
@@ -130,17 +140,9 @@ describe('datagram dispatchers', () => {
     const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
     spare.push(a);
     const seen: number[] = [];
-    let closed = 0;
-    class Reader extends Dispatcher {
+    class Reader extends Quiet {
       override handleRead(): void {
         seen.push(this.recv(100).length);
-      }
-      override writable(): boolean {
-        return false;
-      }
-      override handleClose(): void {
-        closed++;
-        this.close();
       }
     }
     const r = new Reader(b, map);
@@ -150,7 +152,7 @@ describe('datagram dispatchers', () => {
     a.send('');
     pumpUntil(map, () => seen.length === 3, 'three datagrams');
     expect(seen).toEqual([0, 1, 0]);
-    expect(closed).toBe(0);
+    expect(r.closes).toBe(0);
     expect(r.closed).toBe(false);
   });
 
@@ -159,15 +161,12 @@ describe('datagram dispatchers', () => {
     const peer = client(AF_INET, ['127.0.0.1', 0]);
     let connects = 0;
     const got: string[] = [];
-    class Client extends Dispatcher {
+    class Client extends Quiet {
       override handleConnect(): void {
         connects++;
       }
       override handleRead(): void {
         got.push(this.recv(100).toString());
-      }
-      override writable(): boolean {
-        return false;
       }
     }
     const c = new Client(null, map);
@@ -183,14 +182,8 @@ describe('datagram dispatchers', () => {
 
   it('an ICMP port unreachable reaches handleRead as ECONNREFUSED; caught, the dispatcher stays open', () => {
     const map = newMap();
-    const gone = new Socket(AF_INET, SOCK_DGRAM);
-    gone.bind(['127.0.0.1', 0]);
-    const to = gone.getsockname();
-    gone.close();
     const refused: string[] = [];
-    let closes = 0;
-    class Client extends Dispatcher {
-      override handleConnect(): void {}
+    class Client extends Quiet {
       override handleRead(): void {
         try {
           this.recv(100);
@@ -199,39 +192,24 @@ describe('datagram dispatchers', () => {
           refused.push(err.code);
         }
       }
-      override writable(): boolean {
-        return false;
-      }
-      override handleClose(): void {
-        closes++;
-        this.close();
-      }
     }
     const c = new Client(null, map);
     c.createSocket(AF_INET, SOCK_DGRAM);
-    c.connect(to);
+    c.connect(refusedAddress());
     c.send('anyone?');
     pumpUntil(map, () => refused.length === 1, 'ECONNREFUSED in handleRead');
     c.send('anyone?');
     pumpUntil(map, () => refused.length === 2, 'the second ECONNREFUSED');
-    expect(closes).toBe(0);
+    expect(c.closes).toBe(0);
     expect(c.closed).toBe(false);
   });
 
   it('an uncaught ECONNREFUSED goes to handleError, which closes, as Python\'s does', () => {
     const map = newMap();
-    const gone = new Socket(AF_INET, SOCK_DGRAM);
-    gone.bind(['127.0.0.1', 0]);
-    const to = gone.getsockname();
-    gone.close();
     const errors: unknown[] = [];
-    class Client extends Dispatcher {
-      override handleConnect(): void {}
+    class Client extends Quiet {
       override handleRead(): void {
         this.recv(100);
-      }
-      override writable(): boolean {
-        return false;
       }
       override handleError(err?: unknown): void {
         errors.push(err);
@@ -240,7 +218,7 @@ describe('datagram dispatchers', () => {
     }
     const c = new Client(null, map);
     c.createSocket(AF_INET, SOCK_DGRAM);
-    c.connect(to);
+    c.connect(refusedAddress());
     c.send('anyone?');
     pumpUntil(map, () => c.closed, 'closed by handleError');
     expect(errors).toEqual([expect.objectContaining({ code: 'ECONNREFUSED' })]);
@@ -261,12 +239,9 @@ describe('datagram dispatchers', () => {
   it('a handler that does not read is called once per event, not DATAGRAM_READS_PER_EVENT times', () => {
     const map = newMap();
     let calls = 0;
-    class Lazy extends Dispatcher {
+    class Lazy extends Quiet {
       override handleRead(): void {
         calls++;
-      }
-      override writable(): boolean {
-        return false;
       }
     }
     const d = new Lazy(null, map);
@@ -296,13 +271,10 @@ describe('datagram dispatchers', () => {
     tcpClient.connect(listener.getsockname());
     tcpClient.setBlocking(false);
     const [conn] = listener.accept();
-    class TcpEcho extends Dispatcher {
+    class TcpEcho extends Quiet {
       override handleRead(): void {
         const data = this.recv(4096);
         if (data.length) this.send(data);
-      }
-      override writable(): boolean {
-        return false;
       }
     }
     new TcpEcho(conn, map);

@@ -12,7 +12,7 @@ import {
   inetPton, socketpair, type Address,
 } from '../../src/binding/socket';
 import { isSystemError } from '../../src/errors';
-import { cleanupPaths, ipv6Available, unixPath } from '../helpers/asyncore';
+import { FAMILIES, cleanupPaths, ipv6Available, unixPath } from '../helpers/asyncore';
 import { openReactor, waitReady, type Harness } from '../helpers/reactor';
 
 let h: Harness;
@@ -42,12 +42,6 @@ function receive(s: Socket, bufsize = 2048, flags = 0): [Buffer, Address | null]
   waitReady(h, s.fileno(), EV.READ);
   return s.recvfrom(bufsize, flags);
 }
-
-const FAMILIES = [
-  { name: 'IPv4', family: AF_INET, addr: (): Address => ['127.0.0.1', 0], available: true },
-  { name: 'IPv6', family: AF_INET6, addr: (): Address => ['::1', 0], available: ipv6Available },
-  { name: 'Unix', family: AF_UNIX, addr: (): Address => unixPath('dgram'), available: true },
-];
 
 describe.each(FAMILIES)('datagram sockets, $name', ({ family, addr, available }) => {
   it.skipIf(!available)('sendto and recvfrom carry each datagram whole, with the sender\'s address', () => {
@@ -220,7 +214,7 @@ describe('UDP options and errors', () => {
   });
 
   it('a connected UDP socket reports the ICMP port unreachable as ECONNREFUSED, on recv and on the next send', () => {
-    const gone = new Socket(AF_INET, SOCK_DGRAM);
+    const gone = new Socket(AF_INET, SOCK_DGRAM);  // bound, read, released: nothing listens there
     gone.bind(['127.0.0.1', 0]);
     const to = gone.getsockname();
     gone.close();
