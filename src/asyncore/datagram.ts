@@ -44,9 +44,15 @@ export function readDatagrams(d: Dispatcher): void {
 
 /** An error condition on a datagram dispatcher (the event's flags): a read, not a close. */
 export function datagramErrorEvent(d: Dispatcher, flags: number): void {
-  if ((flags & EV.READ) === 0) d.handleReadEvent();
-  if (d.closed) return;
-  // Still pending: the handler did not receive. Left there, the error would wake every wait.
+  // With READ, handleRead has run already; an error still pending is reported by the next wait
+  // (the fd stays ready) and raised by the handler's next receive.
+  if ((flags & EV.READ) !== 0) return;
+  const sock = d.socket as Socket;
+  const before = sock._received;
+  d.handleReadEvent();
+  if (d.closed || d.socket !== sock || sock._received !== before) return;
+  // The handler received nothing: it either caught the error (then it is cleared) or did not
+  // try. Left pending, the error would wake every wait: it goes to handleError.
   const err = d._socketError();
   if (err !== 0) d.handleError(systemError(err, 'recvfrom'));
 }

@@ -224,6 +224,29 @@ describe('datagram dispatchers', () => {
     expect(errors).toEqual([expect.objectContaining({ code: 'ECONNREFUSED' })]);
   });
 
+  it('an error condition whose handler does not receive goes to handleError, instead of waking every wait', () => {
+    const map = newMap();
+    const errors: unknown[] = [];
+    let reads = 0;
+    class Deaf extends Quiet {
+      override handleRead(): void {
+        reads++;
+      }
+      override handleError(err?: unknown): void {
+        errors.push(err);
+      }
+    }
+    const c = new Deaf(null, map);
+    c.createSocket(AF_INET, SOCK_DGRAM);
+    c.connect(refusedAddress());
+    c.send('anyone?');
+    pumpUntil(map, () => errors.length === 1, 'the error in handleError');
+    expect(errors).toEqual([expect.objectContaining({ code: 'ECONNREFUSED' })]);
+    expect(reads).toBe(1);
+    loop(0, false, map, 1);  // cleared: nothing more to report
+    expect([reads, errors.length, c.closed]).toEqual([1, 1, false]);
+  });
+
   it('a handler that reads one datagram per call is called once per waiting datagram, never into EAGAIN', () => {
     const map = newMap();
     const server = new UdpEcho(AF_INET, ['127.0.0.1', 0], map);

@@ -130,6 +130,35 @@ for i in range(200):
   });
 });
 
+describe('syslog example, command line', () => {
+  it('serves in attached mode by default, and exits cleanly on SIGINT, removing its Unix socket', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'asynchat-syslog-cli-'));
+    const unix = path.join(dir, 'log.sock');
+    const server = await startCli('syslog', ['--unix', unix]);
+    try {
+      expect(server.output()).toMatch(/^syslog: listening on 127\.0\.0\.1:\d+ \(attached mode\)\n/);
+      const { Socket, AF_UNIX, SOCK_DGRAM } = await import('../../src');
+      const s = new Socket(AF_UNIX, SOCK_DGRAM);
+      try {
+        s.sendto('<11>1 2026-01-01T00:00:00Z h app - - - from the cli test', unix);
+      } finally {
+        s.close();
+      }
+      await waitUntil(() => server.output().includes('h user.err app: from the cli test'), () => server.output());
+      server.child.kill('SIGINT');
+      const code = await new Promise((resolve) => {
+        if (server.child.exitCode !== null) resolve(server.child.exitCode);
+        else server.child.once('exit', (c) => resolve(c));
+      });
+      expect(code, server.output()).toBe(0);
+      expect(existsSync(unix)).toBe(false);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('syslog example, text format', () => {
   it('escapes control characters, so that a sender cannot forge a line', async () => {
     const got: string[] = [];
