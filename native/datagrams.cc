@@ -60,7 +60,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   out[1] = msg.msg_flags;
   // As Python: no address at all (a connected AF_UNIX pair, an unnamed sender) is None.
   if (msg.msg_namelen == 0) return env.Null();
-  return AddressToJs(env, addr, msg.msg_namelen);
+  return PythonAddressToJs(env, addr, msg.msg_namelen);
 }
 
 // sendto(fd, buf, offset, length, flags, family, ...address) -> bytes sent or -1 (EAGAIN)

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { asynchatError } from '../errors';
+import type { Address } from './socket';
 
 /** Address as the addon returns it: [family, host, port, flowinfo, scopeId] or [family, path]. */
 export type RawAddress = [number, string, number?, number?, number?];
@@ -112,10 +113,11 @@ export interface NativeAddon {
   /** Bytes sent, -1 when it would block. */
   send(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): number;
   /**
-   * One datagram: the sender's address (null: none), or -1 when nothing waits; out[0] is the
-   * count recvmsg returned, out[1] the message flags (MSG_TRUNC).
+   * One datagram: the sender's address in Python's shape (a path, [host, port] or [host, port,
+   * flowinfo, scopeId]; null: none), or -1 when nothing waits; out[0] is the count recvmsg
+   * returned, out[1] the message flags (MSG_TRUNC).
    */
-  recvfrom(fd: number, buf: Uint8Array, offset: number, length: number, flags: number, out: Int32Array): RawAddress | null | -1;
+  recvfrom(fd: number, buf: Uint8Array, offset: number, length: number, flags: number, out: Int32Array): Address | null | -1;
   /** Bytes sent, -1 when it would block. */
   sendto(
     fd: number, buf: Uint8Array, offset: number, length: number, flags: number, family: number, host: string,

@@ -73,14 +73,18 @@ export function addressFromRaw(raw: RawAddress): Address {
   return [raw[1], raw[2]!];
 }
 
-function addressArgs(family: number, addr: Address): [string, number?, number?, number?] {
+/** Throws a TypeError unless addr has the shape `family` needs. */
+function checkAddress(family: number, addr: Address): void {
   if (family === AF_UNIX) {
     if (typeof addr !== 'string') throw new TypeError('AF_UNIX address must be a path string');
-    return [addr];
-  }
-  if (!Array.isArray(addr) || typeof addr[0] !== 'string' || typeof addr[1] !== 'number') {
+  } else if (!Array.isArray(addr) || typeof addr[0] !== 'string' || typeof addr[1] !== 'number') {
     throw new TypeError(`${family === AF_INET6 ? 'AF_INET6' : 'AF_INET'} address must be [host, port]`);
   }
+}
+
+function addressArgs(family: number, addr: Address): [string, number?, number?, number?] {
+  checkAddress(family, addr);
+  if (typeof addr === 'string') return [addr];
   return family === AF_INET6 ? [addr[0], addr[1], addr[2] ?? 0, addr[3] ?? 0] : [addr[0], addr[1]];
 }
 
@@ -219,14 +223,14 @@ export class Socket {
    * nothing is waiting. The count and the message flags are in lastRecv().
    */
   tryRecvfromInto(buf: Uint8Array, offset = 0, length = buf.length - offset, flags = 0): Address | null | -1 {
-    const raw = native.recvfrom(this.open('recvfrom'), buf, offset, length, flags, recvInfo);
-    if (raw === -1) {
+    const addr = native.recvfrom(this.open('recvfrom'), buf, offset, length, flags, recvInfo);
+    if (addr === -1) {
       this._drained = true;
       return -1;
     }
     this._drained = false;
     this._received++;
-    return raw === null ? null : addressFromRaw(raw);
+    return addr;
   }
 
   /** [count, message flags] of the last recvfrom-family call on any socket of this thread. */
@@ -248,7 +252,11 @@ export class Socket {
 
   /** sendto that returns -1 instead of raising when the send buffer is full. */
   trySendto(data: Uint8Array, address: Address, flags = 0, offset = 0, length = data.length - offset): number {
-    return native.sendto(this.open('sendto'), data, offset, length, flags, this.family, ...addressArgs(this.family, address));
+    const fd = this.open('sendto');
+    checkAddress(this.family, address);
+    // Arguments spelled out, not spread from an array: sendto runs once per datagram.
+    if (typeof address === 'string') return native.sendto(fd, data, offset, length, flags, this.family, address);
+    return native.sendto(fd, data, offset, length, flags, this.family, address[0], address[1], address[2] ?? 0, address[3] ?? 0);
   }
 
   send(data: Uint8Array | string, flags = 0): number {
