@@ -18,6 +18,7 @@ import {
   benchDir, ensureLoadgen, ensurePackage, fdLimits, root, runLoadgen, startServer, stopServer,
 } from './lib/procs.mjs';
 import { renderMarkdown } from './lib/report.mjs';
+import { runUdp } from './udp.mjs';
 import { median } from './lib/stats.mjs';
 
 const HELP = `npm run bench [-- options]
@@ -29,7 +30,7 @@ const HELP = `npm run bench [-- options]
   --connections N      busy connections (default 50)
   --depth LIST         requests in flight per connection, e.g. 1,16 (default: line 1,16; resp 16;
                        http 1; idle 1)
-  --workload LIST      line, resp, http, idle (default: all)
+  --workload LIST      line, resp, http, idle, udp (default: all; udp: bench/udp.mjs)
   --idle N             idle connections for the idle workload (default 5000)
   --line-size B        bytes per line, CRLF included (default 32)
   --name NAME          results file name under bench/results (default latest; quick: quick)
@@ -147,7 +148,7 @@ function makeCases(o) {
     }
   }
   if (o.workload) {
-    const known = workloads(o).map((w) => w.id);
+    const known = [...workloads(o).map((w) => w.id), 'udp'];
     const unknown = o.workload.filter((id) => !known.includes(id));
     if (unknown.length) usage(`unknown workload ${unknown.join(', ')} (known: ${known.join(', ')})`);
   }
@@ -399,6 +400,8 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const build = ensurePackage(log, { build: o.build });
+  const udp = () => runUdp({ quick: o.quick, rounds: o.rounds, duration: o.duration, warmup: o.warmup, clients: o.conns, name: o.name }, log);
+  if (o.workload?.every((w) => w === 'udp')) return udp();
   ensureLoadgen(log);
   const limits = fdLimits();
   const cases = makeCases(o);
@@ -445,6 +448,7 @@ async function main() {
   log('');
   log(md);
   log(`written: ${path.relative(root, base)}.{json,md,svg} in ${result.meta.seconds.toFixed(1)} s`);
+  if (!o.workload || o.workload.includes('udp')) await udp();
 
   if (o.profile) {
     const { profile } = await import('./profile.mjs');

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "addon_state.h"
+#include "datagrams.h"
 #include "poller.h"
 #include "reactor.h"
 #include "scan.h"
@@ -53,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("events", bits);
 
   InitSockets(env, exports);
+  InitDatagrams(env, exports);
   InitScan(env, exports);
   return exports;
 }

@@ -100,32 +100,54 @@ socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t first, int family,
   throw SystemError(env, EAFNOSUPPORT, syscall);
 }
 
-Napi::Array AddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len) {
-  Napi::Array result = Napi::Array::New(env);
-  result.Set(0u, Napi::Number::New(env, addr.ss_family));
+namespace {
+
+// Fills result[first..] with the address's fields: host, port (and flowinfo, scope_id) for IP,
+// the path for AF_UNIX.
+void SetAddressFields(Napi::Env env, Napi::Array& result, uint32_t first, const sockaddr_storage& addr, socklen_t len) {
   char host[INET6_ADDRSTRLEN] = "";
   if (addr.ss_family == AF_INET) {
     const auto* sin = reinterpret_cast<const sockaddr_in*>(&addr);
     inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-    result.Set(1u, Napi::String::New(env, host));
-    result.Set(2u, Napi::Number::New(env, ntohs(sin->sin_port)));
+    result.Set(first, Napi::String::New(env, host));
+    result.Set(first + 1, Napi::Number::New(env, ntohs(sin->sin_port)));
   } else if (addr.ss_family == AF_INET6) {
     const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&addr);
     inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-    result.Set(1u, Napi::String::New(env, host));
-    result.Set(2u, Napi::Number::New(env, ntohs(sin6->sin6_port)));
-    result.Set(3u, Napi::Number::New(env, ntohl(sin6->sin6_flowinfo)));
-    result.Set(4u, Napi::Number::New(env, sin6->sin6_scope_id));
+    result.Set(first, Napi::String::New(env, host));
+    result.Set(first + 1, Napi::Number::New(env, ntohs(sin6->sin6_port)));
+    result.Set(first + 2, Napi::Number::New(env, ntohl(sin6->sin6_flowinfo)));
+    result.Set(first + 3, Napi::Number::New(env, sin6->sin6_scope_id));
   } else if (addr.ss_family == AF_UNIX) {
-    const auto* sun = reinterpret_cast<const sockaddr_un*>(&addr);
-    size_t path_len = 0;
-    if (len > offsetof(sockaddr_un, sun_path)) {
-      path_len = len - offsetof(sockaddr_un, sun_path);
-      // A filesystem path is NUL-terminated; an abstract one (leading NUL) is not.
-      if (path_len > 0 && sun->sun_path[0] != '\0') path_len = strnlen(sun->sun_path, path_len);
-    }
-    result.Set(1u, Napi::String::New(env, sun->sun_path, path_len));
+    result.Set(first, UnixPath(env, addr, len));
   }
+}
+
+}  // namespace
+
+Napi::String UnixPath(Napi::Env env, const sockaddr_storage& addr, socklen_t len) {
+  const auto* sun = reinterpret_cast<const sockaddr_un*>(&addr);
+  size_t path_len = 0;
+  if (len > offsetof(sockaddr_un, sun_path)) {
+    path_len = len - offsetof(sockaddr_un, sun_path);
+    // A filesystem path is NUL-terminated; an abstract one (leading NUL) is not.
+    if (path_len > 0 && sun->sun_path[0] != '\0') path_len = strnlen(sun->sun_path, path_len);
+  }
+  return Napi::String::New(env, sun->sun_path, path_len);
+}
+
+Napi::Array AddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len) {
+  Napi::Array result = Napi::Array::New(env);
+  result.Set(0u, Napi::Number::New(env, addr.ss_family));
+  SetAddressFields(env, result, 1, addr, len);
+  return result;
+}
+
+Napi::Value PythonAddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len) {
+  if (addr.ss_family == AF_UNIX) return UnixPath(env, addr, len);
+  if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6) return env.Null();
+  Napi::Array result = Napi::Array::New(env, addr.ss_family == AF_INET ? 2 : 4);
+  SetAddressFields(env, result, 0, addr, len);
   return result;
 }
 

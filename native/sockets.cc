@@ -21,45 +21,13 @@
 #include "addon_state.h"
 #include "addresses.h"
 #include "errors.h"
+#include "socket_args.h"
 #include "sockets.h"
 #include "transfer.h"
 #include "typed_args.h"
 
 namespace asynchat {
 namespace {
-
-#if defined(MSG_NOSIGNAL)
-constexpr int kSendFlags = MSG_NOSIGNAL;
-#else
-constexpr int kSendFlags = 0;
-#endif
-
-int FdArg(const Napi::CallbackInfo& info, size_t i = 0) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "fd must be a number");
-  return info[i].As<Napi::Number>().Int32Value();
-}
-
-int IntArg(const Napi::CallbackInfo& info, size_t i, int fallback) {
-  return info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : fallback;
-}
-
-struct Bytes {
-  uint8_t* data;
-  size_t length;
-};
-
-// (buffer, offset?, length?) with bounds checked.
-Bytes BytesArg(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Env env = info.Env();
-  uint8_t* data;
-  size_t size;
-  if (!ByteElements(env, info[i], &data, &size)) throw Napi::TypeError::New(env, "expected a Buffer or Uint8Array");
-  size_t offset = info[i + 1].IsNumber() ? info[i + 1].As<Napi::Number>().Int64Value() : 0;
-  if (offset > size) throw Napi::RangeError::New(env, "offset is out of range");
-  size_t length = info[i + 2].IsNumber() ? info[i + 2].As<Napi::Number>().Int64Value() : size - offset;
-  if (length > size - offset) throw Napi::RangeError::New(env, "length is out of range");
-  return Bytes{data + offset, length};
-}
 
 int SetFdFlags(int fd, bool nonblocking) {
   int fl = fcntl(fd, F_GETFL);
@@ -392,10 +360,6 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) ThrowSystemError(info.Env(), errno, "dup");
   return Napi::Number::New(info.Env(), copy);
-}
-
-void SetConstant(Napi::Object& target, const char* name, int value) {
-  target.Set(name, Napi::Number::New(target.Env(), value));
 }
 
 }  // namespace

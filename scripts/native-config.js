@@ -22,6 +22,7 @@ const sources = [
   'addresses.cc',
   'always_ready.cc',
   'attach.cc',
+  'datagrams.cc',
   'errors.cc',
   'poller.cc',
   'poller_epoll.cc',

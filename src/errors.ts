@@ -64,7 +64,7 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_LOOP_RUNNING: 'a map is already served by `loopAsync()`',
   ERR_ASYNCHAT_CLOSED: 'a native reactor was used after `close()`',
   ERR_ASYNCHAT_ATTACHED: 'a native reactor attached to Node\'s loop was asked to `wait()` or to attach again',
-  ERR_ASYNCHAT_NOT_IMPLEMENTED: '`collectIncomingData`/`foundTerminator` were not overridden, or a `FileWrapper` was asked a socket option it cannot have',
+  ERR_ASYNCHAT_NOT_IMPLEMENTED: '`collectIncomingData`/`foundTerminator` were not overridden, or a `FileWrapper` was asked a socket option it cannot have, or `recvmsg` was asked for ancillary data',
   ERR_ASYNCHAT_REENTRANT: 'an output queue was drained from inside one of its own producers\' `more()`',
   ERR_ASYNCHAT_NO_ADDON: 'the native addon was not found (not built, and no prebuilt binary fits)',
 } as const;

@@ -10,6 +10,7 @@ import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../binding/socket';
 import { native } from '../binding/native';
 import { OutputQueue, WROTE_FULL, type WriteOutcome } from '../engine/output-queue';
+import { datagramErrorEvent, isDatagramSocket, readDatagrams } from './datagram';
 
 const debuglog = util.debuglog('asynchat');
 
@@ -57,6 +58,7 @@ export class Dispatcher implements Channel {
   /** @internal */ _entry?: MapEntry;
   /** @internal */ _closed = false;
   /** @internal */ _closeHandled = false;
+  /** @internal over a SOCK_DGRAM socket (see datagram.ts) */ _datagram = false;
   /**
    * Why the library called handleClose: the disconnect error (ECONNRESET, EPIPE, a failed
    * connect's error...), or null for an orderly end of stream, a hang-up, or a close asked for.
@@ -123,6 +125,7 @@ export class Dispatcher implements Channel {
     if (this._fileno !== null && this._fileno !== sock.fileno()) this.delChannel();
     this.socket = sock;
     this._fileno = sock.fileno();
+    this._datagram = isDatagramSocket(sock);
     this._closed = false;
     this._closeHandled = false;
     this.closeReason = null;
@@ -207,7 +210,8 @@ export class Dispatcher implements Channel {
   recv(bufferSize: number): Buffer {
     try {
       const data = this.socket!.recv(bufferSize);
-      if (data.length === 0) this._handleCloseOnce();
+      // An empty datagram is not an end of stream (Python closes: see datagram.ts).
+      if (data.length === 0 && !this._datagram) this._handleCloseOnce();
       return data;
     } catch (err) {
       if (isDisconnect(err)) {
@@ -246,7 +250,9 @@ export class Dispatcher implements Channel {
   // ---- events, as the loop delivers them ----
 
   handleReadEvent(): void {
-    if (this.accepting) {
+    if (this._datagram) {
+      readDatagrams(this);
+    } else if (this.accepting) {
       // accepting sockets are never connected, they "spawn" new sockets that are connected
       this.handleAccept();
     } else if (!this.connected) {
@@ -365,6 +371,12 @@ export class Dispatcher implements Channel {
       'ERR_ASYNCHAT_OUTPUT_TOO_LARGE', `${queued} bytes queued for output, more than maxOutputBuffered (${limit})`,
     ));
     if (!this._closed) this.close();
+  }
+
+  /** @internal an error condition (ERR without HUP): a hang-up for streams, a read for datagrams */
+  _errorCondition(flags: number): void {
+    if (this._datagram) datagramErrorEvent(this, flags);
+    else this._handleCloseOnce();
   }
 
   /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */

@@ -2,6 +2,7 @@
 // createRequire; find-addon.ts decides which build (ASYNCHAT_ADDON, build/, prebuilds/).
 import { createRequire } from 'node:module';
 import { findAddon } from './find-addon';
+import type { Address } from './socket';
 
 /** Address as the addon returns it: [family, host, port, flowinfo, scopeId] or [family, path]. */
 export type RawAddress = [number, string, number?, number?, number?];
@@ -65,6 +66,26 @@ export interface NativeConstants {
   MSG_PEEK: number;
   SOMAXCONN: number;
   SIZEOF_INT: number;
+  SO_BROADCAST: number;
+  IPPROTO_IP: number;
+  IPPROTO_UDP: number;
+  IP_TOS: number;
+  IP_TTL: number;
+  IP_MULTICAST_IF: number;
+  IP_MULTICAST_TTL: number;
+  IP_MULTICAST_LOOP: number;
+  IP_ADD_MEMBERSHIP: number;
+  IP_DROP_MEMBERSHIP: number;
+  IPV6_JOIN_GROUP: number;
+  IPV6_LEAVE_GROUP: number;
+  IPV6_MULTICAST_IF: number;
+  IPV6_MULTICAST_HOPS: number;
+  IPV6_MULTICAST_LOOP: number;
+  IPV6_UNICAST_HOPS: number;
+  MSG_TRUNC: number;
+  MSG_CTRUNC: number;
+  MSG_DONTWAIT: number;
+  INADDR_ANY: number;
 }
 
 /** The C++ addon's exports: the reactor class, the POSIX socket calls, the terminator scan, stats. */
@@ -93,6 +114,21 @@ export interface NativeAddon {
   recv(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): number;
   /** Bytes sent, -1 when it would block. */
   send(fd: number, buf: Uint8Array, offset?: number, length?: number, flags?: number): number;
+  /**
+   * One datagram: the sender's address in Python's shape (a path, [host, port] or [host, port,
+   * flowinfo, scopeId]; null: none), or -1 when nothing waits; out[0] is the count recvmsg
+   * returned, out[1] the message flags (MSG_TRUNC).
+   */
+  recvfrom(fd: number, buf: Uint8Array, offset: number, length: number, flags: number, out: Int32Array): Address | null | -1;
+  /** Bytes sent, -1 when it would block. */
+  sendto(
+    fd: number, buf: Uint8Array, offset: number, length: number, flags: number, family: number, host: string,
+    port?: number, flowinfo?: number, scopeId?: number,
+  ): number;
+  /** Whether a datagram (or a pending socket error) waits to be read. */
+  pending(fd: number): boolean;
+  inetPton(family: number, text: string): Buffer;
+  inetNtop(family: number, packed: Uint8Array): string;
   /** A lone buffer may be given as it is (no array). */
   writev(fd: number, bufs: Uint8Array[] | Uint8Array, firstOffset?: number): number;
   read(fd: number, buf: Uint8Array, offset?: number, length?: number): number;

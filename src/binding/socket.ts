@@ -6,7 +6,7 @@
 // connect here (code 'EAGAIN' / 'EINPROGRESS'). The try* variants return -1 or null instead,
 // without the cost of an exception; the dispatchers use those.
 import { native, type RawAddress } from './native';
-import { systemError } from '../errors';
+import { asynchatError, systemError } from '../errors';
 import { copyOut, readTarget } from './read-buffer';
 
 const C = native.constants;
@@ -60,6 +60,30 @@ export const MSG_OOB = C.MSG_OOB;
 export const MSG_PEEK = C.MSG_PEEK;
 /** The largest listen() backlog the platform accepts. */
 export const SOMAXCONN = C.SOMAXCONN;
+// Datagram sockets: broadcast, multicast, TOS, and what recvmsg reports.
+export const SO_BROADCAST = C.SO_BROADCAST;
+export const IPPROTO_IP = C.IPPROTO_IP;
+export const IPPROTO_UDP = C.IPPROTO_UDP;
+export const IP_TOS = C.IP_TOS;
+export const IP_TTL = C.IP_TTL;
+export const IP_MULTICAST_IF = C.IP_MULTICAST_IF;
+export const IP_MULTICAST_TTL = C.IP_MULTICAST_TTL;
+export const IP_MULTICAST_LOOP = C.IP_MULTICAST_LOOP;
+export const IP_ADD_MEMBERSHIP = C.IP_ADD_MEMBERSHIP;
+export const IP_DROP_MEMBERSHIP = C.IP_DROP_MEMBERSHIP;
+export const IPV6_JOIN_GROUP = C.IPV6_JOIN_GROUP;
+export const IPV6_LEAVE_GROUP = C.IPV6_LEAVE_GROUP;
+export const IPV6_MULTICAST_IF = C.IPV6_MULTICAST_IF;
+export const IPV6_MULTICAST_HOPS = C.IPV6_MULTICAST_HOPS;
+export const IPV6_MULTICAST_LOOP = C.IPV6_MULTICAST_LOOP;
+export const IPV6_UNICAST_HOPS = C.IPV6_UNICAST_HOPS;
+export const MSG_TRUNC = C.MSG_TRUNC;
+export const MSG_CTRUNC = C.MSG_CTRUNC;
+export const MSG_DONTWAIT = C.MSG_DONTWAIT;
+export const INADDR_ANY = C.INADDR_ANY;
+
+// What the last recvfrom returned: [count, message flags] (shared: calls never overlap).
+const recvInfo = new Int32Array(2);
 
 /**
  * A socket address as Python spells it: `[host, port]` for IPv4, `[host, port]` or
@@ -74,14 +98,18 @@ export function addressFromRaw(raw: RawAddress): Address {
   return [raw[1], raw[2]!];
 }
 
-function addressArgs(family: number, addr: Address): [string, number?, number?, number?] {
+/** Throws a TypeError unless addr has the shape `family` needs. */
+function checkAddress(family: number, addr: Address): void {
   if (family === AF_UNIX) {
     if (typeof addr !== 'string') throw new TypeError('AF_UNIX address must be a path string');
-    return [addr];
-  }
-  if (!Array.isArray(addr) || typeof addr[0] !== 'string' || typeof addr[1] !== 'number') {
+  } else if (!Array.isArray(addr) || typeof addr[0] !== 'string' || typeof addr[1] !== 'number') {
     throw new TypeError(`${family === AF_INET6 ? 'AF_INET6' : 'AF_INET'} address must be [host, port]`);
   }
+}
+
+function addressArgs(family: number, addr: Address): [string, number?, number?, number?] {
+  checkAddress(family, addr);
+  if (typeof addr === 'string') return [addr];
   return family === AF_INET6 ? [addr[0], addr[1], addr[2] ?? 0, addr[3] ?? 0] : [addr[0], addr[1]];
 }
 
@@ -100,6 +128,10 @@ export class Socket {
   readonly family: number;
   readonly type: number;
   private fd: number;
+  /** @internal successful receives so far (the datagram dispatcher's read loop counts them) */
+  _received = 0;
+  /** @internal the last receive found nothing waiting (EAGAIN) */
+  _drained = false;
 
   /** `new Socket(family, type, proto)` makes a socket; `fileno` wraps an existing fd instead. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
@@ -165,7 +197,92 @@ export class Socket {
 
   /** recvInto that returns -1 instead of raising when nothing is there. */
   tryRecvInto(buf: Uint8Array, offset = 0, length = buf.length - offset, flags = 0): number {
-    return native.recv(this.open('recv'), buf, offset, length, flags);
+    const n = native.recv(this.open('recv'), buf, offset, length, flags);
+    this._drained = n < 0;
+    if (n >= 0) this._received++;
+    return n;
+  }
+
+  /**
+   * Python's recvfrom(): one datagram, truncated to bufsize as the kernel truncates it, and its
+   * sender's address (null when the sender has none: an unnamed AF_UNIX socket, a socketpair).
+   * Raises EAGAIN when nothing is waiting.
+   */
+  recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
+    const got = this.tryRecvfrom(bufsize, flags);
+    if (got === null) throw systemError('EAGAIN', 'recvfrom');
+    return got;
+  }
+
+  /** recvfrom() that returns null instead of raising when nothing is waiting. */
+  tryRecvfrom(bufsize: number, flags = 0): [Buffer, Address | null] | null {
+    const buf = readTarget(bufsize);
+    const addr = this.tryRecvfromInto(buf, 0, bufsize, flags);
+    if (addr === -1) return null;
+    return [copyOut(buf, Math.min(recvInfo[0], bufsize)), addr];
+  }
+
+  /**
+   * Python's recvfrom_into(): [count, address]. The count is what the kernel returned: with
+   * MSG_TRUNC in flags, Linux gives the datagram's full length even when buf held less.
+   */
+  recvfromInto(buf: Uint8Array, nbytes = 0, flags = 0): [number, Address | null] {
+    const addr = this.tryRecvfromInto(buf, 0, nbytes || buf.length, flags);
+    if (addr === -1) throw systemError('EAGAIN', 'recvfrom');
+    return [recvInfo[0], addr];
+  }
+
+  /**
+   * Python's recvmsg() without ancillary data: [data, [], msgFlags, address]. msgFlags has
+   * MSG_TRUNC when the datagram was longer than bufsize (the rest of it is discarded).
+   */
+  recvmsg(bufsize: number, ancbufsize = 0, flags = 0): [Buffer, [], number, Address | null] {
+    if (ancbufsize !== 0) {
+      throw asynchatError('ERR_ASYNCHAT_NOT_IMPLEMENTED', 'recvmsg: ancillary data is not supported (ancbufsize must be 0)');
+    }
+    const [data, addr] = this.recvfrom(bufsize, flags);
+    return [data, [], recvInfo[1], addr];
+  }
+
+  /**
+   * recvfrom into buf[offset, offset + length): the sender's address (null: none), or -1 when
+   * nothing is waiting. The count and the message flags are in lastRecv().
+   */
+  tryRecvfromInto(buf: Uint8Array, offset = 0, length = buf.length - offset, flags = 0): Address | null | -1 {
+    const addr = native.recvfrom(this.open('recvfrom'), buf, offset, length, flags, recvInfo);
+    if (addr === -1) {
+      this._drained = true;
+      return -1;
+    }
+    this._drained = false;
+    this._received++;
+    return addr;
+  }
+
+  /** [count, message flags] of the last recvfrom-family call on any socket of this thread. */
+  static lastRecv(): [number, number] {
+    return [recvInfo[0], recvInfo[1]];
+  }
+
+  /** Python's sendto(data, address) and sendto(data, flags, address). Raises EAGAIN when full. */
+  sendto(data: Uint8Array | string, address: Address): number;
+  sendto(data: Uint8Array | string, flags: number, address: Address): number;
+  sendto(data: Uint8Array | string, flagsOrAddress: number | Address, address?: Address): number {
+    const withFlags = typeof flagsOrAddress === 'number';
+    const to = withFlags ? address : flagsOrAddress;
+    if (to === undefined) throw new TypeError('sendto needs an address');
+    const n = this.trySendto(toBytes(data), to, withFlags ? flagsOrAddress : 0);
+    if (n < 0) throw systemError('EAGAIN', 'sendto', describe(to));
+    return n;
+  }
+
+  /** sendto that returns -1 instead of raising when the send buffer is full. */
+  trySendto(data: Uint8Array, address: Address, flags = 0, offset = 0, length = data.length - offset): number {
+    const fd = this.open('sendto');
+    checkAddress(this.family, address);
+    // Arguments spelled out, not spread from an array: sendto runs once per datagram.
+    if (typeof address === 'string') return native.sendto(fd, data, offset, length, flags, this.family, address);
+    return native.sendto(fd, data, offset, length, flags, this.family, address[0], address[1], address[2] ?? 0, address[3] ?? 0);
   }
 
   send(data: Uint8Array | string, flags = 0): number {
@@ -233,6 +350,21 @@ export class Socket {
 export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM): [Socket, Socket] {
   const [a, b] = native.socketpair(family, type);
   return [new Socket(family, type, 0, a), new Socket(family, type, 0, b)];
+}
+
+/** Python's socket.inet_pton(family, text): the packed address (4 or 16 bytes). */
+export function inetPton(family: number, text: string): Buffer {
+  return native.inetPton(family, text);
+}
+
+/** Python's socket.inet_ntop(family, packed). */
+export function inetNtop(family: number, packed: Uint8Array): string {
+  return native.inetNtop(family, packed);
+}
+
+/** Python's socket.inet_aton(text) for dotted IPv4 addresses (what ip_mreq is built from). */
+export function inetAton(text: string): Buffer {
+  return native.inetPton(AF_INET, text);
 }
 
 /** A non-blocking, close-on-exec pipe: [readFd, writeFd]. */

@@ -18,6 +18,7 @@ import { ToldInterest } from './told-interest';
 export const READ_INTEREST = EV.READ | EV.PRI;
 export const WRITE_INTEREST = EV.WRITE;
 const CLOSE_EVENTS = EV.HUP | EV.ERR | EV.NVAL;
+const HANGUP_EVENTS = EV.HUP | EV.NVAL;
 const BATCH_CAPACITY = 1024;
 
 /** Engine bookkeeping, one per channel in a map. */
@@ -46,6 +47,8 @@ export interface Channel {
   _interest?(): number;
   /** @internal work the library defers to the end of a batch (corked output) */
   _beforeWait?(): void;
+  /** @internal an error condition that need not be a hang-up (absent: handleClose) */
+  _errorCondition?(flags: number): void;
   /** @internal handleClose, at most once per channel */
   _handleCloseOnce?(reason?: unknown): void;
 }
@@ -122,7 +125,10 @@ export function readwrite(ch: Channel, flags: number): void {
       ch.handleExptEvent();
       if (ch._closed) return;
     }
-    if (flags & CLOSE_EVENTS) closeOnce(ch);
+    if (flags & CLOSE_EVENTS) {
+      if ((flags & HANGUP_EVENTS) === 0 && ch._errorCondition !== undefined) ch._errorCondition(flags);
+      else closeOnce(ch);
+    }
   } catch (err) {
     routeError(ch, err);
   }

@@ -56,6 +56,6 @@ describe('example command lines', () => {
     const bad = await run(process.execPath, [runner, 'resp', '--nope', '1']);
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('unknown option --nope')]);
     const which = await run(process.execPath, [runner, 'nope']);
-    expect([which.code, which.stderr]).toEqual([2, 'usage: node examples/run.cjs <chat|client|http|resp|smtp> [options]\n']);
+    expect([which.code, which.stderr]).toEqual([2, 'usage: node examples/run.cjs <chat|client|http|resp|smtp|syslog> [options]\n']);
   });
 });

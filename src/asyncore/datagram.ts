@@ -1,0 +1,58 @@
+// What a Dispatcher does differently over a datagram socket (SOCK_DGRAM: UDP, AF_UNIX
+// datagrams, socketpair(AF_UNIX, SOCK_DGRAM)). Python's dispatcher has no such notion; these
+// are the places where stream assumptions would be wrong for datagrams:
+//
+// - A zero-length datagram is a datagram. Python's dispatcher.recv() calls handle_close() when
+//   recv returns b'', for datagram sockets too: one empty UDP packet from anyone closes a
+//   Python UDP server (a flaw, fixed here: recv() returns the empty Buffer and nothing closes).
+// - An error condition (EPOLLERR/POLLERR: an ICMP port unreachable on a connected UDP socket)
+//   is not a hang-up. It reaches handleRead, whose recv/recvfrom raises ECONNREFUSED, as
+//   Python's default select() loop delivers it; an error the handler does not consume goes to
+//   handleError (which closes, as Python's does by default).
+// - Many datagrams per readiness event: after handleRead has taken a datagram, it is called
+//   again while another one waits, up to DATAGRAM_READS_PER_EVENT times (libuv's bound for UDP
+//   reads per event, 32), so a flooded socket costs one wait per 32 datagrams and still cannot
+//   starve the other fds of the map. It is never called when nothing waits, so a handler
+//   written for one datagram per event never sees EAGAIN.
+import { EV, native } from '../binding/native';
+import { SOCK_DGRAM, Socket } from '../binding/socket';
+import { systemError } from '../errors';
+import type { Dispatcher, SocketLike } from './dispatcher';
+
+/** handleRead calls per readiness event, at most, on a datagram dispatcher. */
+export const DATAGRAM_READS_PER_EVENT = 32;
+
+// Linux ORs SOCK_NONBLOCK/SOCK_CLOEXEC into the type; the type itself is the low bits.
+const SOCK_TYPE_MASK = 0xf;
+
+export function isDatagramSocket(sock: SocketLike): boolean {
+  return sock instanceof Socket && (sock.type & SOCK_TYPE_MASK) === SOCK_DGRAM;
+}
+
+/** A read event on a datagram dispatcher: handleRead once per waiting datagram, within the bound. */
+export function readDatagrams(d: Dispatcher): void {
+  const sock = d.socket as Socket;
+  for (let calls = 1; ; calls++) {
+    const before = sock._received;
+    d.handleRead();
+    // Stop when the handler took nothing (it is not reading now), or saw the socket empty, or
+    // closed or replaced it, or no longer wants to read.
+    if (calls === DATAGRAM_READS_PER_EVENT || d.closed || d.socket !== sock || sock._drained || sock._received === before) return;
+    if (!d.readable() || !native.pending(sock.fileno())) return;
+  }
+}
+
+/** An error condition on a datagram dispatcher (the event's flags): a read, not a close. */
+export function datagramErrorEvent(d: Dispatcher, flags: number): void {
+  // With READ, handleRead has run already; an error still pending is reported by the next wait
+  // (the fd stays ready) and raised by the handler's next receive.
+  if ((flags & EV.READ) !== 0) return;
+  const sock = d.socket as Socket;
+  const before = sock._received;
+  d.handleReadEvent();
+  if (d.closed || d.socket !== sock || sock._received !== before) return;
+  // The handler received nothing: it either caught the error (then it is cleared) or did not
+  // try. Left pending, the error would wake every wait: it goes to handleError.
+  const err = d._socketError();
+  if (err !== 0) d.handleError(systemError(err, 'recvfrom'));
+}
