@@ -22,6 +22,7 @@
 #include "datagrams.h"
 #include "errors.h"
 #include "socket_args.h"
+#include "transfer.h"
 
 namespace asynchat {
 namespace {
@@ -45,13 +46,12 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
   msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  ssize_t n;
-  do {
+  ssize_t n = RetryEintr([&] {
     msg.msg_name = &addr;
     msg.msg_namelen = sizeof(addr);
     msg.msg_flags = 0;
-    n = recvmsg(fd, &msg, flags);
-  } while (n < 0 && errno == EINTR);
+    return recvmsg(fd, &msg, flags);
+  });
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
     ThrowSystemError(env, errno, "recvfrom");
@@ -72,9 +72,7 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   sockaddr_storage addr;
   socklen_t len = ParseAddress(info, 6, IntArg(info, 5, AF_INET), &addr, "sendto");
   GetState(env)->stats.writes++;
-  ssize_t n;
-  do n = sendto(fd, b.data, b.length, flags, reinterpret_cast<sockaddr*>(&addr), len);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = RetryEintr([&] { return sendto(fd, b.data, b.length, flags, reinterpret_cast<sockaddr*>(&addr), len); });
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
     ThrowSystemError(env, errno, "sendto", DescribeAddress(addr, len));
@@ -91,9 +89,7 @@ Napi::Value Pending(const Napi::CallbackInfo& info) {
   int waiting = 0;
   if (ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0) return Napi::Boolean::New(info.Env(), true);
   uint8_t byte;
-  ssize_t n;
-  do n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = RetryEintr([&] { return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT); });
   if (n >= 0) return Napi::Boolean::New(info.Env(), true);
   if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
   // An error is waiting (ECONNREFUSED...): the handler's next call reports it.
