@@ -74,6 +74,8 @@ export class Socket {
   readonly family: number;
   readonly type: number;
   private fd: number;
+  /** @internal told once when close() closes the fd (a listener counting its connections) */
+  _onClose: (() => void) | null = null;
 
   /** `new Socket(family, type, proto)` makes a socket; `fileno` wraps an existing fd instead. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
@@ -163,6 +165,11 @@ export class Socket {
     const fd = this.fd;
     this.fd = -1;
     native.close(fd);
+    if (this._onClose !== null) {
+      const onClose = this._onClose;
+      this._onClose = null;
+      onClose();
+    }
   }
 
   /** Gives up the fd without closing it. */
