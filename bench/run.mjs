@@ -304,7 +304,8 @@ function summarizeCase(c, runs, o) {
     const b = byKey.get(to);
     if (!a || !b) continue;
     const rounds = perRound(a, b);
-    ratios.push({ of, to, kind: 'pair', rounds, median: median(rounds) });
+    const cpuRounds = cpuPerRound(a, b);
+    ratios.push({ of, to, kind: 'pair', rounds, median: median(rounds), cpuRounds, cpuMedian: median(cpuRounds) });
   }
   if (w.idle && !w.pairs) {
     for (const e of entries.filter((x) => x.idle > 0)) {

@@ -28,6 +28,23 @@ export class TimerHandle {
     return this.entry.index >= 0;
   }
 
+  /**
+   * The timer no longer keeps loop()/loopAsync() running on its own (as Node's unref): they
+   * return once the map is empty even if it is pending. For timeouts that belong to channels.
+   */
+  unref(): this {
+    this.entry.scheduler.setKeepsAlive(this.entry, false);
+    const state = stateOf(this.map);
+    if (!state.alive) queueMicrotask(() => state.attachment?.checkEmpty());
+    return this;
+  }
+
+  /** Undoes unref(). */
+  ref(): this {
+    this.entry.scheduler.setKeepsAlive(this.entry, true);
+    return this;
+  }
+
   /** Cancels the call; false when it already ran or was cancelled. */
   cancel(): boolean {
     const cancelled = this.entry.scheduler.cancel(this.entry);

@@ -69,6 +69,15 @@ export class Scheduler {
     if (earlier && entry.index === 0) this.onEarlier?.();
   }
 
+  /** Whether a pending entry keeps a loop running on its own (Node's ref/unref). */
+  setKeepsAlive(entry: TimerEntry, keepsAlive: boolean): void {
+    if (entry.keepsAlive === keepsAlive) return;
+    entry.keepsAlive = keepsAlive;
+    if (entry.index < 0) return;
+    this.alive += keepsAlive ? 1 : -1;
+    if (keepsAlive) this.onEarlier?.();
+  }
+
   cancel(entry: TimerEntry): boolean {
     const i = entry.index;
     if (i < 0) return false;
