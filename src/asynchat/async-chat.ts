@@ -232,6 +232,7 @@ export class AsyncChat extends Dispatcher {
       if (got.total >= BIG_WRITE) this.gathered.length = 0;
       if (n <= 0) break;
       out.consume(n);
+      this._wrote();
       if (n < got.total) break;
     }
     this.updateOutputFull();

@@ -252,7 +252,9 @@ export class Dispatcher implements Channel {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     try {
       const n = this.socket!.trySend(bytes);
-      return n < 0 ? 0 : n;
+      if (n <= 0) return 0;
+      this._wrote();
+      return n;
     } catch (err) {
       if (isDisconnect(err)) {
         this._handleCloseOnce(err);
@@ -444,6 +446,15 @@ export class Dispatcher implements Channel {
     }
   }
 
+  /**
+   * @internal A write the kernel took: the idle timeout counts from now. (Events re-arm it in
+   * dispatch; this covers writes made outside one, from a timer or a promise.)
+   */
+  _wrote(): void {
+    const ac = this._ac;
+    if (ac !== undefined && ac.idle !== null && ac.idle.index >= 0) ac.active = now();
+  }
+
   /** @internal a channel of the map left it: a listener paused by EMFILE may accept again. */
   _resumeAccepting(): void {
     this._acceptGuard?.fdFreed();
@@ -531,6 +542,7 @@ export class DispatcherWithSend extends Dispatcher {
         break;
       }
       out.consume(n);
+      this._wrote();
       if (n < got.total) {
         this.full = true;
         break;

@@ -131,6 +131,21 @@ describe.each<Mode>(['blocking', 'attached'])('idle timeout, %s mode', (mode) =>
     expect(times[1] - times[0]).toBeGreaterThanOrEqual(0.099);
   });
 
+  it('completed writes re-arm it: a client that only reads, sent to from a timer, stays open', async () => {
+    const server = new Server(map);
+    const listener = new Client(map, server.address, 'hello');
+    const feed = (): void => {
+      const h = server.handlers[0];
+      if (h !== undefined && !h.closed) h.send('tick');
+      callLater({ seconds: IDLE / 3, map }, feed);
+    };
+    callLater({ seconds: IDLE / 3, map }, feed);
+    await runFor(mode, IDLE * 2.5);
+    expect(listener.closedAt).toBe(-1);
+    expect(server.handlers[0].timeouts).toBe(0);
+    expect(listener.received).toBeGreaterThan(5 + 4 * 4);
+  });
+
   it('idleTimeout = null disarms it', async () => {
     const server = new Server(map);
     server.handleAccepted = function (sock: Socket) {
