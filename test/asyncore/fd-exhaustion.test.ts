@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { SocketMap } from '../../src/engine/map-state';
 import { Dispatcher } from '../../src/asyncore/dispatcher';
 import { closeAll } from '../../src/asyncore/loop';
-import { AF_INET, Socket, type Address } from '../../src/binding/socket';
-import { captureOutput, pumpUntil } from '../helpers/asyncore';
+import { AF_INET, Socket } from '../../src/binding/socket';
+import { LoopbackListener, captureOutput, pumpUntil } from '../helpers/asyncore';
 
 const root = path.resolve(__dirname, '..', '..');
 const LIMIT = 64;
@@ -108,17 +108,11 @@ describe('maxConnections', () => {
     }
   }
 
-  class Listener extends Dispatcher {
+  class Listener extends LoopbackListener {
     readonly conns: Conn[] = [];
     constructor(max: number) {
-      super(null, map);
+      super(map);
       this.maxConnections = max;
-      this.createSocket(AF_INET);
-      this.bind(['127.0.0.1', 0]);
-      this.listen(16);
-    }
-    get address(): Address {
-      return (this.socket as Socket).getsockname();
     }
     override handleAccepted(sock: Socket): void {
       this.conns.push(new Conn(sock, map));

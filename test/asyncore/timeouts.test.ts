@@ -8,7 +8,7 @@ import { closeAll, loop, loopAsync } from '../../src/asyncore/loop';
 import { callLater, now } from '../../src/asyncore/timers';
 import { ExitNow, type SystemError } from '../../src/errors';
 import { AF_INET, Socket, type Address } from '../../src/binding/socket';
-import { captureOutput } from '../helpers/asyncore';
+import { LoopbackListener, captureOutput } from '../helpers/asyncore';
 import { withDeadline } from '../helpers/reactor';
 
 let map: SocketMap;
@@ -37,17 +37,8 @@ class Echo extends DispatcherWithSend {
   }
 }
 
-class Server extends Dispatcher {
+class Server extends LoopbackListener {
   readonly handlers: Echo[] = [];
-  constructor(m: SocketMap) {
-    super(null, m);
-    this.createSocket(AF_INET);
-    this.bind(['127.0.0.1', 0]);
-    this.listen(16);
-  }
-  get address(): Address {
-    return (this.socket as Socket).getsockname();
-  }
   override handleAccepted(sock: Socket): void {
     const h = new Echo(sock, this._map);
     h.idleTimeout = IDLE;
