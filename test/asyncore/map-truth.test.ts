@@ -1,26 +1,22 @@
 // The map is the truth, as in Python (poll() reads map.items() at every call): an entry
 // replaced or deleted by hand takes effect at the next iteration, in both run modes, without
 // the engine comparing the whole map with what it knows at every iteration.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { stateOf, type SocketMap } from '../../src/engine/map-state';
 import { Dispatcher } from '../../src/asyncore/dispatcher';
-import { closeAll, loop, loopAsync } from '../../src/asyncore/loop';
+import { loop, loopAsync } from '../../src/asyncore/loop';
 import { callLater } from '../../src/asyncore/timers';
 import { ExitNow } from '../../src/errors';
 import { Socket, socketpair } from '../../src/binding/socket';
-import { pumpUntil } from '../helpers/asyncore';
+import { pumpUntil, mapPerTest } from '../helpers/asyncore';
 import { withDeadline } from '../helpers/reactor';
 
+// A private map per test; it and the sockets in `opened` are closed after each test.
+const fixture = mapPerTest();
+const opened = fixture.opened;
 let map: SocketMap;
-const opened: Socket[] = [];
-
 beforeEach(() => {
-  map = new Map();
-});
-
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of opened.splice(0)) s.close();
+  map = fixture.map;
 });
 
 class Reader extends Dispatcher {

@@ -1,26 +1,22 @@
 // Idle and connect timeouts over real sockets, in both run modes: a client that sends half a
 // request and stalls is closed once idleTimeout passes, while a client that keeps talking is
 // not (every event re-arms it); a connect that cannot complete fails with ETIMEDOUT.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { SocketMap } from '../../src/engine/map-state';
 import { Dispatcher, DispatcherWithSend } from '../../src/asyncore/dispatcher';
-import { closeAll, loop, loopAsync } from '../../src/asyncore/loop';
+import { loop, loopAsync } from '../../src/asyncore/loop';
 import { callLater, now } from '../../src/asyncore/timers';
 import { ExitNow, type SystemError } from '../../src/errors';
 import { AF_INET, Socket, type Address } from '../../src/binding/socket';
-import { LoopbackListener, captureOutput } from '../helpers/asyncore';
+import { LoopbackListener, captureOutput, mapPerTest } from '../helpers/asyncore';
 import { withDeadline } from '../helpers/reactor';
 
+// A private map per test; it and the sockets in `opened` are closed after each test.
+const fixture = mapPerTest();
+const opened = fixture.opened;
 let map: SocketMap;
-const opened: Socket[] = [];
-
 beforeEach(() => {
-  map = new Map();
-});
-
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of opened.splice(0)) s.close();
+  map = fixture.map;
 });
 
 const IDLE = 0.3;

@@ -1,26 +1,22 @@
 // callLater/callAt on a socket map: run by the blocking loop() in its own thread (Node's timers
 // cannot run there) and by loopAsync() from Node's loop, in deadline order, with cancel and
 // reset; an error in a callback is reported and the loop goes on; ExitNow ends it.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { SocketMap } from '../../src/engine/map-state';
 import { Dispatcher } from '../../src/asyncore/dispatcher';
-import { closeAll, loop, loopAsync, poll } from '../../src/asyncore/loop';
+import { loop, loopAsync, poll } from '../../src/asyncore/loop';
 import { callAt, callLater, now, setTimerErrorHandler } from '../../src/asyncore/timers';
 import { ExitNow } from '../../src/errors';
 import { Socket, socketpair } from '../../src/binding/socket';
-import { captureOutput } from '../helpers/asyncore';
+import { captureOutput, mapPerTest } from '../helpers/asyncore';
 import { withDeadline } from '../helpers/reactor';
 
+// A private map per test; it and the sockets in `opened` are closed after each test.
+const fixture = mapPerTest();
+const opened = fixture.opened;
 let map: SocketMap;
-const opened: Socket[] = [];
-
 beforeEach(() => {
-  map = new Map();
-});
-
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of opened.splice(0)) s.close();
+  map = fixture.map;
 });
 
 /** A channel that never gets an event: keeps a map non-empty. */
