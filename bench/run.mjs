@@ -30,8 +30,10 @@ const HELP = `npm run bench [-- options]
   --connections N      busy connections (default 50)
   --depth LIST         requests in flight per connection, e.g. 1,16 (default: line 1,16; resp 16;
                        http 1; idle 1)
-  --workload LIST      line, resp, http, idle, udp (default: all; udp: bench/udp.mjs)
+  --workload LIST      line, resp, http, idle, timers, timeouts, udp (default: all; udp: bench/udp.mjs)
   --idle N             idle connections for the idle workload (default 5000)
+  --idle-timeouts N    idle connections, each with an idle timeout, for the timeouts workload
+                       (default 10000; quick 2000)
   --line-size B        bytes per line, CRLF included (default 32)
   --name NAME          results file name under bench/results (default latest; quick: quick)
   --no-build           measure dist/ as it is, even if src/ is newer (default: npm run build:ts first)
@@ -42,9 +44,12 @@ const HELP = `npm run bench [-- options]
 function parseArgs(argv) {
   const o = {
     quick: false, rounds: null, duration: null, warmup: null, conns: 50, depth: null, workload: null,
-    idle: 5000, lineSize: 32, name: null, profile: false, build: true,
+    idle: 5000, idleTimeouts: null, lineSize: 32, name: null, profile: false, build: true,
   };
-  const numbers = { rounds: 'rounds', duration: 'duration', warmup: 'warmup', connections: 'conns', idle: 'idle', 'line-size': 'lineSize' };
+  const numbers = {
+    rounds: 'rounds', duration: 'duration', warmup: 'warmup', connections: 'conns', idle: 'idle', 'line-size': 'lineSize',
+    'idle-timeouts': 'idleTimeouts',
+  };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].split(/=(.*)/s, 2);
     const next = () => value ?? argv[++i];
@@ -71,6 +76,7 @@ function parseArgs(argv) {
   o.warmup ??= o.quick ? 0.2 : 1;
   o.prime = o.quick ? 0.3 : Math.min(2, Math.max(0.5, o.duration));
   o.name ??= o.quick ? 'quick' : 'latest';
+  o.idleTimeouts ??= o.quick ? 2000 : 10000;
   return o;
 }
 
@@ -118,6 +124,20 @@ function workloads(o) {
       servers: [...asynchat('chat-echo', 'AsyncChat'), node('net-echo-tuned', 'net tuned')],
       baselines: [],
     },
+    {
+      id: 'timers', title: '100,000 pending timers', unit: 'lines/s', proto: 'line', depths: [1],
+      describe: (d) => `line echo, ${o.conns} busy connections × ${d} in flight, with and without 100,000 callLater() timers pending`,
+      servers: [...asynchat('chat-echo', 'AsyncChat'), ...asynchat('chat-echo-timers', 'AsyncChat + 100k timers')],
+      baselines: [],
+      pairs: ['blocking', 'attached'].map((m) => [`chat-echo-timers:${m}`, `chat-echo:${m}`]),
+    },
+    {
+      id: 'timeouts', title: 'Idle timeouts armed', unit: 'lines/s', proto: 'line', depths: [1], idle: o.idleTimeouts,
+      describe: (d) => `line echo, ${o.conns} busy connections × ${d} in flight beside ${o.idleTimeouts} idle ones, with and without idleTimeout on every connection`,
+      servers: [...asynchat('chat-echo', 'AsyncChat'), ...asynchat('chat-echo-timeouts', 'AsyncChat + idleTimeout')],
+      baselines: [],
+      pairs: ['blocking', 'attached'].map((m) => [`chat-echo-timeouts:${m}@${o.idleTimeouts}`, `chat-echo:${m}@${o.idleTimeouts}`]),
+    },
   ];
 }
 
@@ -130,6 +150,8 @@ const TARGETS = [
   { workload: 'line', depth: 1, impl: 'chat-echo', baseline: 'net-echo-tuned', min: 1.0, text: 'AsyncChat line echo, depth 1, vs net tuned' },
   { workload: 'line', depth: 1, impl: 'chat-echo', baseline: 'net-echo-idiomatic', min: 1.0, text: 'AsyncChat line echo, depth 1, vs net idiomatic' },
   { workload: 'idle', depth: null, impl: 'chat-echo', idle: true, min: 0.9, text: 'busy throughput kept beside the idle connections' },
+  { workload: 'timers', depth: null, impl: 'chat-echo-timers', pair: true, min: 0.9, text: 'busy throughput with 100,000 timers pending, vs none' },
+  { workload: 'timeouts', depth: null, impl: 'chat-echo-timeouts', pair: true, min: 0.9, text: 'busy throughput beside idle connections with idleTimeout armed, vs without' },
 ];
 const MODE_BAND = [0.9, 1.1];  // blocking and attached within 10% of each other
 
@@ -140,7 +162,8 @@ function makeCases(o) {
     for (const depth of o.depth ?? w.depths) {
       const entries = w.idle
         ? w.servers.flatMap((s) => [
-          { key: `${s.id}@0`, server: s, idle: 0, label: `${s.label}, busy only` },
+          // paired workloads compare servers beside the same idle connections: no busy-only run
+          ...(w.pairs ? [] : [{ key: `${s.id}@0`, server: s, idle: 0, label: `${s.label}, busy only` }]),
           { key: `${s.id}@${w.idle}`, server: s, idle: w.idle, label: `${s.label}, + ${w.idle} idle` },
         ])
         : w.servers.map((s) => ({ key: s.id, server: s, idle: 0, label: s.label }));
@@ -276,7 +299,16 @@ function summarizeCase(c, runs, o) {
       });
     }
   }
-  if (w.idle) {
+  // the same server with and without one thing (timers, timeouts), in the same rounds
+  for (const [of, to] of w.pairs ?? []) {
+    const a = byKey.get(of);
+    const b = byKey.get(to);
+    if (!a || !b) continue;
+    const rounds = perRound(a, b);
+    const cpuRounds = cpuPerRound(a, b);
+    ratios.push({ of, to, kind: 'pair', rounds, median: median(rounds), cpuRounds, cpuMedian: median(cpuRounds) });
+  }
+  if (w.idle && !w.pairs) {
     for (const e of entries.filter((x) => x.idle > 0)) {
       const alone = byKey.get(`${e.server}@0`);
       const rounds = perRound(e, alone);
@@ -300,7 +332,7 @@ function summarizeCase(c, runs, o) {
   return {
     key: c.key, workload: w.id, title: w.title, unit: w.unit, proto: w.proto, depth: c.depth,
     description: w.describe(c.depth), conns: o.conns, idle: w.idle ?? 0, baselines: w.baselines,
-    entries, ratios,
+    pairs: w.pairs ?? null, entries, ratios,
   };
 }
 
@@ -310,9 +342,11 @@ function evaluateTargets(cases) {
     for (const c of cases) {
       if (c.workload !== t.workload || (t.depth !== null && c.depth !== t.depth)) continue;
       for (const mode of ['blocking', 'attached']) {
-        const ratio = t.idle
-          ? c.ratios.find((r) => r.kind === 'idle' && r.of.startsWith(`${t.impl}:${mode}@`))
-          : c.ratios.find((r) => r.kind === 'baseline' && r.of === `${t.impl}:${mode}` && r.to === t.baseline);
+        const ratio = t.pair
+          ? c.ratios.find((r) => r.kind === 'pair' && r.of.startsWith(`${t.impl}:${mode}`))
+          : t.idle
+            ? c.ratios.find((r) => r.kind === 'idle' && r.of.startsWith(`${t.impl}:${mode}@`))
+            : c.ratios.find((r) => r.kind === 'baseline' && r.of === `${t.impl}:${mode}` && r.to === t.baseline);
         if (!ratio) continue;
         rows.push({
           text: t.idle ? `${t.text} (${c.idle} idle + ${c.conns} busy)` : t.text, case: c.key, mode,
@@ -348,6 +382,7 @@ function chart(result) {
     t.impl === impl && (baseline ? t.baseline === baseline : t.idle))?.min;
   for (const c of result.cases) {
     const entry = (key) => c.entries.find((e) => e.key === key);
+    if (c.pairs) continue;  // timers, timeouts: in the targets table, not the chart
     if (c.idle) {
       const bars = c.ratios.filter((r) => r.kind === 'idle').map((r) => {
         const e = entry(r.of);

@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_ATTACHED: 'a native reactor attached to Node\'s loop was asked to `wait()` or to attach again',
   ERR_ASYNCHAT_NOT_IMPLEMENTED: '`collectIncomingData`/`foundTerminator` were not overridden, or a `FileWrapper` was asked a socket option it cannot have, or `recvmsg` was asked for ancillary data',
   ERR_ASYNCHAT_REENTRANT: 'an output queue was drained from inside one of its own producers\' `more()`',
+  ERR_ASYNCHAT_BAD_TIMER: '`callLater`/`callAt`/`reset` got a delay or deadline that is not a number, or a callback that is not a function (a TypeError)',
+  ERR_ASYNCHAT_BAD_TIMEOUT: '`idleTimeout` or `connectTimeout` was set to a negative number or a non-number (a TypeError for the wrong type)',
   ERR_ASYNCHAT_NO_ADDON: 'the native addon was not found (not built, and no prebuilt binary fits)',
 } as const;
 

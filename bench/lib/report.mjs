@@ -59,7 +59,7 @@ export function renderMarkdown(result, { svg } = {}) {
     out.push(`\n## ${c.title}, depth ${c.depth}\n`);
     out.push(`${c.description}.\n`);
     const byKey = new Map(c.entries.map((e) => [e.key, e]));
-    if (c.idle) {
+    if (c.idle && !c.pairs) {
       const rows = [];
       for (const r of c.ratios.filter((x) => x.kind === 'idle')) {
         const withIdle = byKey.get(r.of);
@@ -91,6 +91,11 @@ export function renderMarkdown(result, { svg } = {}) {
         ['server', c.unit, ...baselines.map((b) => `× ${byKey.get(b).label}`), 'p50', 'p99', 'server CPU', 'server µs/req', 'loadgen CPU'],
         rows,
       ));
+    }
+    const pairs = c.ratios.filter((r) => r.kind === 'pair');
+    if (pairs.length) {
+      out.push('');
+      out.push(`With / without: ${pairs.map((r) => `${byKey.get(r.of).label} ÷ ${byKey.get(r.to).label} ${ratio(r.median)}`).join(', ')}.`);
     }
     const refs = c.ratios.filter((r) => r.kind === 'reference');
     if (refs.length) {

@@ -1,24 +1,7 @@
 // Line echo, the idiomatic AsyncChat way: a '\r\n' terminator, each line pushed back from
-// foundTerminator (as README.md shows it).
-import { AsyncChat } from 'asynchat';
+// foundTerminator (as README.md shows it). The class is bench/lib/line-echo.mjs, shared with
+// the servers that add timers or timeouts to exactly this work.
+import { LineEcho } from '../lib/line-echo.mjs';
 import { serve } from '../lib/serve.mjs';
-
-const CRLF = Buffer.from('\r\n');
-
-class LineEcho extends AsyncChat {
-  constructor(sock) {
-    super(sock);
-    this.setTerminator('\r\n');
-  }
-
-  collectIncomingData(data) {
-    this.keepIncomingData(data);
-  }
-
-  foundTerminator() {
-    this.push(this.getData());
-    this.push(CRLF);
-  }
-}
 
 await serve(LineEcho);

@@ -1,6 +1,7 @@
 // npm run example:chat -- [--port 7000] [--host 127.0.0.1] [--mode attached|blocking]
 //                         [--max-backlog BYTES] [--max-line BYTES]
-import { announce, intOption, parseArgs, serve } from '../common/cli';
+import { announce, intOption, parseArgs, serve, idleTimeoutOf } from '../common/cli';
+import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { ChatRoom } from './server';
 
 const usage = `usage: npm run example:chat -- [options]
@@ -11,6 +12,7 @@ A chat room: the first line you send is your nick, every other line goes to ever
   --port N           port to listen on (default 0: any free port, printed at start)
   --host ADDR        address to listen on (default 127.0.0.1)
   --mode MODE        attached (loopAsync, default) or blocking (loop)
+  --idle-timeout S   close a connection silent for S seconds (default 300; 0: never)
   --max-backlog N    bytes that may wait for a slow reader before it is dropped (default 262144)
   --max-line N       longest line accepted, in bytes (default 4096)
 `;
@@ -19,6 +21,7 @@ const cli = parseArgs(usage, ['max-backlog', 'max-line']);
 const room = new ChatRoom({
   host: cli.host,
   port: cli.port,
+  idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
   maxBacklog: intOption(cli, 'max-backlog', 256 * 1024),
   maxLine: intOption(cli, 'max-line', 4096),
 });

@@ -1,6 +1,6 @@
 // npm run example:client -- --port 6380 [--host 127.0.0.1] [--mode attached|blocking] COMMAND [ARGS...] [';' COMMAND ...]
 import { loop, loopAsync } from '../../src';
-import { parseArgs } from '../common/cli';
+import { idleTimeoutOf, parseArgs } from '../common/cli';
 import { RespClient, formatReply, type RespValue } from './resp-client';
 
 const usage = `usage: npm run example:client -- --port N [options] COMMAND [ARGS...] [';' COMMAND [ARGS...] ...]
@@ -12,6 +12,9 @@ Try it against the resp example: npm run example:client -- --port 6380 SET n 41 
   --host ADDR   the server's address (default 127.0.0.1)
   --mode MODE   attached (loopAsync, default: the replies are awaited one by one) or blocking
                 (everything is sent, then loop() runs until the server closes after QUIT)
+  --idle-timeout S
+                give up (ETIMEDOUT) when connecting, or waiting for a reply, takes longer than
+                S seconds (default 0: never)
 `;
 
 const cli = parseArgs(usage);
@@ -28,7 +31,7 @@ const todo = commands.filter((c) => c.length > 0);
 if (todo.length === 0) todo.push(['PING']);
 
 async function main(): Promise<number> {
-  const client = new RespClient(cli.port, cli.host);
+  const client = new RespClient(cli.port, cli.host, undefined, idleTimeoutOf(cli, null));
   const replies: Array<Promise<RespValue>> = todo.map((c) => client.command(...c));
   const quit = client.quit();
   // Blocking: nothing is sent until loop() runs; it returns once the map is empty (the server

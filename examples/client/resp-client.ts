@@ -10,7 +10,7 @@
 //
 // Replies are read with the terminator "\r\n" for the type lines (+OK, :1, $5, *2, -ERR ...),
 // and with an integer terminator for each bulk string, so values are binary-safe.
-import { AF_INET, AF_INET6, AsyncChat, socketMap, type SocketMap } from '../../src';
+import { AF_INET, AF_INET6, AsyncChat, socketMap, systemError, type SocketMap } from '../../src';
 
 /** A reply: simple string, integer, bulk string (bytes), nil, or an array of replies. */
 export type RespValue = string | number | Buffer | null | RespValue[];
@@ -43,8 +43,13 @@ export class RespClient extends AsyncChat {
   private settleReady!: (err?: Error) => void;
   private settleDone!: () => void;
 
-  constructor(port: number, host = '127.0.0.1', map: SocketMap = socketMap) {
+  /**
+   * `timeout` (seconds, null: none) bounds the connect and, once connected, any silence while
+   * commands wait for their replies: past it they reject with ETIMEDOUT.
+   */
+  constructor(port: number, host = '127.0.0.1', map: SocketMap = socketMap, timeout: number | null = null) {
     super(null, map);
+    this.connectTimeout = timeout;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -59,6 +64,7 @@ export class RespClient extends AsyncChat {
     } catch (err) {
       this.fail(err as Error);   // refused at once
     }
+    if (!this.closed) this.idleTimeout = timeout;
   }
 
   /** Sends one command; resolves with its reply, rejects with a RespError for an error reply. */
@@ -149,6 +155,10 @@ export class RespClient extends AsyncChat {
   // A failed connect (ECONNREFUSED, ETIMEDOUT, ...) and any other error arrive here.
   override handleError(err: unknown): void {
     this.fail(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  override handleTimeout(): void {
+    this.fail(systemError('ETIMEDOUT', 'recv', `no reply within ${this.idleTimeout} s`));
   }
 
   override handleClose(): void {

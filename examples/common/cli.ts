@@ -9,6 +9,8 @@ export interface Cli {
   host: string;
   port: number;
   mode: Mode;
+  /** --idle-timeout in seconds (0: off), or null when not given (each example has its default). */
+  idleTimeout: number | null;
   /** The other `--name value` (or `--name=value`) options, by name. */
   options: Map<string, string>;
   /** Arguments that are not options (after `--`, everything is). */
@@ -24,7 +26,7 @@ export function parseArgs(usage: string, known: string[] = [], argv = process.ar
     process.stderr.write(`${message}\n\n${usage}`);
     process.exit(2);
   };
-  const cli: Cli = { host: '127.0.0.1', port: 0, mode: 'attached', options: new Map(), args: [] };
+  const cli: Cli = { host: '127.0.0.1', port: 0, mode: 'attached', idleTimeout: null, options: new Map(), args: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
@@ -50,10 +52,34 @@ export function parseArgs(usage: string, known: string[] = [], argv = process.ar
     } else if (name === 'mode') {
       if (value !== 'blocking' && value !== 'attached') fail(`--mode is blocking or attached, not ${value}`);
       cli.mode = value as Mode;
+    } else if (name === 'idle-timeout') {
+      cli.idleTimeout = secondsValue(value, name, fail);
     } else if (known.includes(name)) cli.options.set(name, value);
     else fail(`unknown option --${name}`);
   }
   return cli;
+}
+
+function secondsValue(raw: string, name: string, fail: (message: string) => never): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0) fail(`--${name} needs a number of seconds (0: off), not ${raw}`);
+  return n;
+}
+
+/** --idle-timeout, or `fallback` when it was not given; null when it is off (0). */
+export function idleTimeoutOf(cli: Cli, fallback: number | null): number | null {
+  const seconds = cli.idleTimeout ?? fallback;
+  return seconds === null || seconds === 0 ? null : seconds;
+}
+
+/** A number of seconds >= 0 (fractions allowed), or `fallback` when the option is absent. */
+export function secondsOption(cli: Cli, name: string, fallback: number): number {
+  const raw = cli.options.get(name);
+  if (raw === undefined) return fallback;
+  return secondsValue(raw, name, (message) => {
+    process.stderr.write(`${message}\n`);
+    process.exit(2);
+  });
 }
 
 /** A non-negative integer option, or `fallback` when it is absent. */

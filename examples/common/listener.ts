@@ -4,6 +4,9 @@ import {
   AF_INET, AF_INET6, Dispatcher, socketMap, type Address, type Socket, type SocketMap,
 } from '../../src';
 
+/** What the servers' command lines default --idle-timeout to (seconds). */
+export const DEFAULT_IDLE_TIMEOUT = 300;
+
 export interface ListenOptions {
   /** Default 127.0.0.1 (an IPv6 address such as ::1 makes an AF_INET6 socket). */
   host?: string;
@@ -12,11 +15,22 @@ export interface ListenOptions {
   /** The socket map to serve from (default: the global socketMap). */
   map?: SocketMap;
   backlog?: number;
+  /**
+   * Seconds a connection may stay silent (no byte in, none taken out) before it is closed;
+   * null or 0: never (the default here; the command lines default to DEFAULT_IDLE_TIMEOUT).
+   */
+  idleTimeout?: number | null;
+  /** Connections held at once; the others wait in the backlog (default: no limit). */
+  maxConnections?: number | null;
 }
 
 export class Listener extends Dispatcher {
-  constructor(options: ListenOptions, private readonly onAccept: (sock: Socket, addr: Address) => void) {
+  private readonly connectionTimeout: number | null;
+
+  constructor(options: ListenOptions, private readonly onAccept: (sock: Socket, addr: Address) => Dispatcher | void) {
     super(null, options.map ?? socketMap);
+    this.connectionTimeout = options.idleTimeout || null;
+    this.maxConnections = options.maxConnections ?? null;
     const host = options.host ?? '127.0.0.1';
     this.createSocket(host.includes(':') ? AF_INET6 : AF_INET);
     this.setReuseAddr();
@@ -30,7 +44,10 @@ export class Listener extends Dispatcher {
   }
 
   override handleAccepted(sock: Socket, addr: Address): void {
-    this.onAccept(sock, addr);
+    const channel = this.onAccept(sock, addr);
+    if (channel instanceof Dispatcher && this.connectionTimeout !== null && !channel.closed) {
+      channel.idleTimeout = this.connectionTimeout;
+    }
   }
 
   // The default handleError closes the channel: for a listener, that would end the server

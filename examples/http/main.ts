@@ -1,7 +1,8 @@
 // npm run example:http -- [--port 8080] [--host 127.0.0.1] [--mode attached|blocking]
 //                         [--root FOLDER] [--max-head BYTES] [--max-body BYTES]
 import path from 'node:path';
-import { announce, intOption, parseArgs, say, serve } from '../common/cli';
+import { announce, intOption, parseArgs, say, serve, idleTimeoutOf, secondsOption } from '../common/cli';
+import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { HttpServer } from './server';
 
 const usage = `usage: npm run example:http -- [options]
@@ -11,18 +12,25 @@ A static file server (HTTP/1.1, GET and HEAD, keep-alive). Try it: curl -i http:
   --port N        port to listen on (default 0: any free port, printed at start)
   --host ADDR     address to listen on (default 127.0.0.1)
   --mode MODE     attached (loopAsync, default) or blocking (loop)
+  --idle-timeout S
+                  close a connection silent for S seconds (default 300; 0: never)
   --root FOLDER   the folder served (default examples/http/public)
   --max-head N    most bytes in a request's line and headers (default 16384)
   --max-body N    largest request body read (default 1048576)
+  --header-timeout S
+                  most seconds from a request's first byte to the end of its head, then 408
+                  (default 60; 0: never)
 `;
 
-const cli = parseArgs(usage, ['root', 'max-head', 'max-body']);
+const cli = parseArgs(usage, ['root', 'max-head', 'max-body', 'header-timeout']);
 const server = new HttpServer({
   host: cli.host,
   port: cli.port,
+  idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
   root: path.resolve(cli.options.get('root') ?? path.join(__dirname, 'public')),
   maxHead: intOption(cli, 'max-head', 16 * 1024),
   maxBody: intOption(cli, 'max-body', 1024 * 1024),
+  headerTimeout: secondsOption(cli, 'header-timeout', 60),
 });
 announce('http', cli, server.port);
 say(`http: serving ${server.root}`);

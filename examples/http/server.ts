@@ -15,6 +15,7 @@ import path from 'node:path';
 import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { AsyncChat, socketMap, type Producer, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
+import { PhaseTimer } from '../common/phase-timer';
 
 export interface HttpOptions extends ListenOptions {
   /** The folder served. */
@@ -23,6 +24,11 @@ export interface HttpOptions extends ListenOptions {
   maxHead?: number;
   /** The largest request body read (413 past it). Default 1 MiB. */
   maxBody?: number;
+  /**
+   * Seconds from a request's first byte to the end of its head, however slowly it comes
+   * (slowloris), then 408 and the connection closes (Node's headersTimeout). Default null.
+   */
+  headerTimeout?: number | null;
 }
 
 export class HttpServer {
@@ -32,8 +38,10 @@ export class HttpServer {
   readonly root: string;
   readonly maxHead: number;
   readonly maxBody: number;
+  readonly headerTimeout: number | null;
 
   constructor(options: HttpOptions) {
+    this.headerTimeout = options.headerTimeout || null;
     this.map = options.map ?? socketMap;
     this.root = realpathSync(options.root);
     if (!statSync(this.root).isDirectory()) throw new Error(`not a folder: ${options.root}`);
@@ -116,9 +124,13 @@ export class HttpSession extends AsyncChat {
   private bodyBytes = 0;
   /** Files being sent (closed with the connection, if it closes first). */
   private readonly files = new Set<FileProducer>();
+  private readonly headPhase: PhaseTimer;
 
   constructor(private readonly server: HttpServer, sock: Socket) {
     super(sock, server.map);
+    this.headPhase = new PhaseTimer(server.map, server.headerTimeout, () => {
+      if (this.state === HEAD) this.refuse(408, 'request header timeout');
+    });
     // Past this many bytes without the terminator (a head, or a chunk-size or trailer line),
     // handleError gets ERR_ASYNCHAT_INPUT_TOO_LARGE: answered with 431 or 400.
     this.maxInputBuffered = server.maxHead;
@@ -127,13 +139,19 @@ export class HttpSession extends AsyncChat {
 
   override collectIncomingData(data: Buffer): void {
     if (this.state === BODY || this.state === CHUNK_DATA) this.bodyBytes += data.length;  // thrown away
-    else if (this.state !== DONE) this.keepIncomingData(data);
+    else if (this.state !== DONE) {
+      // The first bytes of a head start its clock; the head's end (foundTerminator) stops it.
+      if (this.state === HEAD && !this.headPhase.running) this.headPhase.start();
+      this.keepIncomingData(data);
+    }
   }
 
   override foundTerminator(): void {
     try {
       switch (this.state) {
-        case HEAD: return this.head(this.getData());
+        case HEAD:
+          this.headPhase.stop();
+          return this.head(this.getData());
         case BODY: return this.bodyDone();
         case CHUNK_SIZE: return this.chunkSize(this.getData().toString('latin1'));
         case CHUNK_DATA:
@@ -311,6 +329,7 @@ export class HttpSession extends AsyncChat {
   }
 
   override close(): void {
+    this.headPhase.stop();
     for (const file of [...this.files]) file.close();
     super.close();
   }

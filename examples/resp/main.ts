@@ -1,6 +1,7 @@
 // npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking]
 //                         [--max-bulk BYTES] [--max-line BYTES]
-import { announce, intOption, parseArgs, serve } from '../common/cli';
+import { announce, intOption, parseArgs, serve, idleTimeoutOf } from '../common/cli';
+import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { RespServer } from './server';
 
 const usage = `usage: npm run example:resp -- [options]
@@ -11,6 +12,8 @@ QUIT). Try it: redis-cli -p 6380 SET greeting hello; redis-cli -p 6380 GET greet
   --port N        port to listen on (default 0: any free port, printed at start)
   --host ADDR     address to listen on (default 127.0.0.1)
   --mode MODE     attached (loopAsync, default) or blocking (loop)
+  --idle-timeout S
+                  close a connection silent for S seconds (default 300; 0: never)
   --max-bulk N    largest bulk string in bytes (default 67108864)
   --max-line N    longest inline command in bytes (default 65536)
 `;
@@ -19,6 +22,7 @@ const cli = parseArgs(usage, ['max-bulk', 'max-line']);
 const server = new RespServer({
   host: cli.host,
   port: cli.port,
+  idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
   maxBulk: intOption(cli, 'max-bulk', 64 * 1024 * 1024),
   maxLine: intOption(cli, 'max-line', 64 * 1024),
 });

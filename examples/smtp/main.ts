@@ -2,7 +2,8 @@
 //                         [--dir FOLDER] [--max-line N] [--max-size BYTES] [--hostname NAME]
 import os from 'node:os';
 import path from 'node:path';
-import { announce, intOption, parseArgs, say, serve } from '../common/cli';
+import { announce, intOption, parseArgs, say, serve, idleTimeoutOf, secondsOption } from '../common/cli';
+import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { SmtpServer, saveTo } from './server';
 
 const usage = `usage: npm run example:smtp -- [options]
@@ -13,20 +14,25 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
   --port N         port to listen on (default 0: any free port, printed at start)
   --host ADDR      address to listen on (default 127.0.0.1)
   --mode MODE      attached (loopAsync, default) or blocking (loop)
+  --idle-timeout S close a connection silent for S seconds (default 300; 0: never)
   --dir FOLDER     where messages are written (default: asynchat-mail in the temp folder)
   --max-line N     longest command line in bytes (default 512)
   --max-size N     largest message in bytes (default 33554432)
+  --data-timeout S most seconds from DATA to the message's final ".", then 421 (default 600;
+                   0: never)
   --hostname NAME  the name the server gives itself (default: this host's name)
 `;
 
-const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname']);
+const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname', 'data-timeout']);
 const dir = path.resolve(cli.options.get('dir') ?? path.join(os.tmpdir(), 'asynchat-mail'));
 const server = new SmtpServer({
   host: cli.host,
   port: cli.port,
+  idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
   hostname: cli.options.get('hostname'),
   maxLine: intOption(cli, 'max-line', 512),
   maxMessageSize: intOption(cli, 'max-size', 32 * 1024 * 1024),
+  dataTimeout: secondsOption(cli, 'data-timeout', 600),
   onMessage: saveTo(dir),
 });
 announce('smtp', cli, server.port);

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { AsyncChat, socketMap, type Address, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
+import { PhaseTimer } from '../common/phase-timer';
 
 export interface Message {
   peer: Address;
@@ -45,6 +46,11 @@ export interface SmtpOptions extends ListenOptions {
   maxLine?: number;
   /** The largest message, in bytes (smtpd's data_size_limit). Default 32 MiB. */
   maxMessageSize?: number;
+  /**
+   * Seconds from DATA to the message's final "." (however slowly it comes), then "421" and
+   * the connection closes (RFC 5321 4.5.3.2 suggests 10 minutes). Default null: no bound.
+   */
+  dataTimeout?: number | null;
 }
 
 const COMMAND = 0;
@@ -59,8 +65,10 @@ export class SmtpServer {
   readonly maxLine: number;
   readonly maxMessageSize: number;
   readonly onMessage: MessageHandler;
+  readonly dataTimeout: number | null;
 
   constructor(options: SmtpOptions) {
+    this.dataTimeout = options.dataTimeout || null;
     this.map = options.map ?? socketMap;
     this.hostname = options.hostname ?? os.hostname();
     this.maxLine = options.maxLine ?? 512;
@@ -91,9 +99,11 @@ export class SmtpChannel extends AsyncChat {
   private data: Buffer[] = [];
   /** closeWhenDone() was called after an input error. */
   private quitting = false;
+  private readonly dataPhase: PhaseTimer;
 
   constructor(private readonly server: SmtpServer, sock: Socket, readonly peer: Address) {
     super(sock, server.map);
+    this.dataPhase = new PhaseTimer(server.map, server.dataTimeout, () => this.dataTimedOut());
     this.setTerminator('\r\n');
     // The splitter's own limit on bytes without a terminator: only a peer that sends more than
     // a whole message without ".\r\n" or "\r\n" reaches it (the smaller limits are ours, below).
@@ -103,6 +113,19 @@ export class SmtpChannel extends AsyncChat {
 
   private reply(line: string): void {
     this.push(`${line}\r\n`);
+  }
+
+  private dataTimedOut(): void {
+    if (this.state !== DATA || this.quitting) return;
+    this.quitting = true;
+    this.reply('421 4.4.2 Error: timeout exceeded');
+    this.setTerminator(null);
+    this.closeWhenDone();
+  }
+
+  override close(): void {
+    this.dataPhase.stop();
+    super.close();
   }
 
   // What smtpd's collect_incoming_data does: count, and keep only while under the limit.
@@ -225,6 +248,7 @@ export class SmtpChannel extends AsyncChat {
     this.data = [];
     // From here on, the rest of this read (and every later one) is split at ".\r\n".
     this.setTerminator(DOT_CRLF);
+    this.dataPhase.start();
     this.reply('354 End data with <CR><LF>.<CR><LF>');
   }
 
@@ -251,6 +275,7 @@ export class SmtpChannel extends AsyncChat {
       data: tooBig ? Buffer.alloc(0) : unstuff(Buffer.concat(this.data)),
     };
     this.state = COMMAND;
+    this.dataPhase.stop();
     this.setTerminator(CRLF);
     this.resetTransaction();
     if (tooBig) return this.reply('552 Error: Too much mail data');

@@ -2,10 +2,13 @@
 // names. Where Python has a known flaw the fix is noted where it is made.
 import util from 'node:util';
 import {
-  READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, stateOf, type Channel, type MapEntry,
+  READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, routeError, stateOf, type Channel, type MapEntry,
   type SocketMap,
 } from '../engine/map-state';
+import { now } from '../engine/scheduler';
 import { asynchatError, isDisconnect, isSystemError, systemError } from '../errors';
+import { AcceptGuard } from './accept-guard';
+import type { TimerEntry } from '../engine/scheduler';
 import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../binding/socket';
 import { native } from '../binding/native';
@@ -64,6 +67,21 @@ export class Dispatcher implements Channel {
    * connect's error...), or null for an orderly end of stream, a hang-up, or a close asked for.
    */
   closeReason: Error | null = null;
+  /**
+   * Seconds a connect() may take (null: no limit, the kernel's own, minutes). Past it the
+   * connect fails as a refused one does: handleError gets an ETIMEDOUT error (syscall
+   * 'connect'), and the default handleError closes the channel.
+   */
+  connectTimeout: number | null = null;
+  /**
+   * A listening dispatcher accepts no more than this many connections at a time (null: no
+   * limit): the others wait in the kernel's backlog until one of its connections closes.
+   */
+  maxConnections: number | null = null;
+  /** @internal */ _idleTimeout: number | null = null;
+  /** @internal */ _connectTimer: TimerEntry | null = null;
+  /** @internal */ _acceptGuard: AcceptGuard | null = null;
+  /** @internal */ _acceptPaused = false;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     this._map = map ?? socketMap;
@@ -151,6 +169,31 @@ export class Dispatcher implements Channel {
     return true;
   }
 
+  // ---- time ----
+
+  /**
+   * Seconds without an event (data or end of stream read, buffer space after a write) before
+   * handleTimeout() is called; null (the default, as Python has none) or 0: never. Setting it
+   * starts the idle period anew. Costs one field store per event and one heap entry per
+   * channel, looked at once per period.
+   */
+  get idleTimeout(): number | null {
+    return this._idleTimeout;
+  }
+
+  set idleTimeout(seconds: number | null) {
+    this._idleTimeout = checkSeconds(seconds, 'idleTimeout');
+    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.armIdle(this);
+  }
+
+  /**
+   * idleTimeout passed without an event (pyftpdlib's handle_timeout): close() by default.
+   * An override that keeps the channel open starts a new idle period.
+   */
+  handleTimeout(): void {
+    this.close();
+  }
+
   // ---- socket methods ----
 
   listen(num: number): void {
@@ -171,6 +214,7 @@ export class Dispatcher implements Channel {
     const err = this.socket!.connectEx!(address);
     if (err === 'EINPROGRESS' || err === 'EALREADY' || err === 'EWOULDBLOCK' || err === 'EAGAIN') {
       this.addr = address;
+      this._armConnectTimeout(address);
       return;
     }
     if (err === 0 || err === 'EISCONN') {
@@ -181,14 +225,29 @@ export class Dispatcher implements Channel {
     throw systemError(err, 'connect', formatAddr(address));
   }
 
-  /** [socket, address], or null when no connection is waiting (or it was aborted). */
+  /**
+   * [socket, address], or null when no connection is waiting (or it was aborted), or when it
+   * cannot be taken now: at maxConnections, or out of fds (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+   * Then the listener stops asking for accept events until a connection of its map closes
+   * (and, out of fds, for at most a second), instead of spinning on a readable listener.
+   */
   accept(): [Socket, Address] | null {
+    let guard = this._acceptGuard;
+    if (guard === null && this.maxConnections !== null) guard = this._acceptGuard = new AcceptGuard(this);
+    if (guard !== null && !guard.admits()) return null;
+    let pair: [Socket, Address] | null;
     try {
-      return this.socket!.tryAccept!();
+      pair = this.socket!.tryAccept!();
     } catch (err) {
       if (isSystemError(err, 'EWOULDBLOCK', 'ECONNABORTED', 'EAGAIN')) return null;
+      if (isSystemError(err, 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM')) {
+        (this._acceptGuard ??= new AcceptGuard(this)).exhausted(err);
+        return null;
+      }
       throw err;
     }
+    if (pair !== null && guard !== null) guard.accepted(pair[0]);
+    return pair;
   }
 
   /** Bytes sent: 0 when the socket's buffer is full, or when the peer is gone (then closed). */
@@ -196,7 +255,9 @@ export class Dispatcher implements Channel {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     try {
       const n = this.socket!.trySend(bytes);
-      return n < 0 ? 0 : n;
+      if (n <= 0) return 0;
+      this._wrote();
+      return n;
     } catch (err) {
       if (isDisconnect(err)) {
         this._handleCloseOnce(err);
@@ -227,6 +288,8 @@ export class Dispatcher implements Channel {
     this.accepting = false;
     this.connecting = false;
     this._closed = true;
+    this._cancelConnectTimeout();
+    this._acceptGuard?.stop();
     this.delChannel();
     if (this.socket !== null) {
       try {
@@ -265,6 +328,7 @@ export class Dispatcher implements Channel {
 
   handleConnectEvent(): void {
     const err = this._socketError();
+    this._cancelConnectTimeout();
     if (err !== 0) throw systemError(err, 'connect', this.addr ? formatAddr(this.addr) : '');
     this.handleConnect();
     this.connected = true;
@@ -349,12 +413,15 @@ export class Dispatcher implements Channel {
    * the peer turned out to be gone, and handleClose was called.
    */
   _writeOut(out: OutputQueue, maxBytes: number, maxChunks: number): WriteOutcome | -1 {
+    const sent = out.sentBytes;
     try {
       return out.writeTo(this._fileno!, maxBytes, maxChunks);
     } catch (err) {
       if (!isDisconnect(err)) throw err;
       this._handleCloseOnce(err);
       return -1;
+    } finally {
+      if (out.sentBytes !== sent) this._wrote();  // the kernel took some: not idle
     }
   }
 
@@ -396,6 +463,47 @@ export class Dispatcher implements Channel {
     this.handleClose();
   }
 
+  /** @internal the connect in progress fails with ETIMEDOUT after connectTimeout seconds. */
+  _armConnectTimeout(address: Address): void {
+    const seconds = checkSeconds(this.connectTimeout, 'connectTimeout');
+    this._cancelConnectTimeout();
+    if (seconds === null || seconds === 0 || this._entry === undefined) return;
+    const state = this._entry.owner;
+    this._connectTimer = state.timers.schedule(now() + seconds, () => {
+      this._connectTimer = null;
+      if (!this.connecting || this._closed) return;
+      const err = systemError('ETIMEDOUT', 'connect', formatAddr(address));
+      try {
+        // As a refused connect: the error goes to handleError (Python's default closes).
+        this.handleError(err);
+      } catch (thrown) {
+        routeError(this, thrown);
+      }
+    }, [], false);
+  }
+
+  /** @internal */
+  _cancelConnectTimeout(): void {
+    if (this._connectTimer !== null) {
+      this._connectTimer.scheduler.cancel(this._connectTimer);
+      this._connectTimer = null;
+    }
+  }
+
+  /**
+   * @internal A write the kernel took: the idle timeout counts from now. (Events re-arm it in
+   * dispatch; this covers writes made outside one, from a timer or a promise.)
+   */
+  _wrote(): void {
+    const entry = this._entry;
+    if (entry !== undefined && entry.idle !== null && entry.idle.index >= 0) entry.active = now();
+  }
+
+  /** @internal a channel of the map left it: a listener paused by EMFILE may accept again. */
+  _resumeAccepting(): void {
+    this._acceptGuard?.fdFreed();
+  }
+
   /** @internal state changed outside a dispatch: recompute interest before the next wait. */
   _touch(): void {
     if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.markDirty(this);
@@ -419,6 +527,16 @@ export class Dispatcher implements Channel {
   }
 }
 
+
+/** A number of seconds >= 0, or null; 0 means none, as null. */
+function checkSeconds(value: unknown, name: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw asynchatError('ERR_ASYNCHAT_BAD_TIMEOUT', `${name} must be a number of seconds or null, not ${String(value)}`, 'TypeError');
+  }
+  if (value < 0) throw asynchatError('ERR_ASYNCHAT_BAD_TIMEOUT', `${name} must not be negative (got ${value})`);
+  return value === 0 ? null : value;
+}
 
 function handlesWrites(d: Dispatcher): boolean {
   return d.handleWrite !== Dispatcher.prototype.handleWrite ||

@@ -2,6 +2,7 @@
 // Node's event loop.
 import { AsynchatError, ExitNow, isSystemError } from '../errors';
 import { stateOf, timeoutMs, type SocketMap } from '../engine/map-state';
+import { now } from '../engine/scheduler';
 import { resolveBackend } from '../binding/backends';
 import { socketMap } from './dispatcher';
 
@@ -20,9 +21,11 @@ export interface LoopOptions {
 }
 
 /**
- * Python's asyncore.loop: runs until the map is empty, or for `count` iterations. It blocks
- * Node's event loop while it runs (timers and promises wait), exactly as Python's does; use
- * loopAsync() to serve sockets beside the rest of a Node program.
+ * Python's asyncore.loop: runs until the map is empty and no timer of callLater()/callAt() is
+ * pending (as pyftpdlib's ioloop), or for `count` iterations. Each wait lasts no longer than
+ * the next timer's deadline, and due timers run in this thread after the events. It blocks
+ * Node's event loop while it runs (Node's own timers and promises wait), exactly as Python's
+ * does; use loopAsync() to serve sockets beside the rest of a Node program.
  */
 export function loop(options?: LoopOptions): void;
 export function loop(timeout?: number | null, usePoll?: boolean, map?: SocketMap | null, count?: number | null): void;
@@ -37,7 +40,7 @@ export function loop(
   const ms = timeoutMs(o.timeout === undefined ? 30.0 : o.timeout);
   const state = stateOf(m);
   let n = o.count ?? Infinity;
-  while (m.size > 0 && n > 0) {
+  while (state.alive && n > 0) {
     state.iterate(ms, backend);
     n--;
   }
@@ -46,8 +49,9 @@ export function loop(
 
 /** One iteration (Python's asyncore.poll with the platform's best backend). */
 export function poll(timeout: number | null = 0.0, map: SocketMap = socketMap, backend?: string): void {
-  if (map.size === 0) return;
-  stateOf(map).iterate(timeoutMs(timeout), resolveBackend(false, backend));
+  const state = stateOf(map);
+  if (!state.alive) return;
+  state.iterate(timeoutMs(timeout), resolveBackend(false, backend));
 }
 
 /** One iteration on the poll(2) backend (Python's asyncore.poll2). */
@@ -77,8 +81,10 @@ export interface LoopAsyncOptions {
 /**
  * Serves the map from Node's own event loop: the reactor's fd is watched by libuv, and each
  * batch of events is dispatched as loop() would, while timers, promises and other I/O go on.
- * Resolves when the map is empty or the signal aborts; rejects with ExitNow (or an error from
- * a handler's handleError) when one escapes dispatch.
+ * The map's timers (callLater/callAt, idle and connect timeouts) run from one Node timer set
+ * for the earliest deadline. Resolves when the map is empty and no timer of the user's is
+ * pending, or when the signal aborts; rejects with ExitNow (or an error from a handler's
+ * handleError) when one escapes dispatch or a timer.
  */
 export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
   const map = options.map ?? socketMap;
@@ -90,18 +96,53 @@ export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
       reject(new AsynchatError('ERR_ASYNCHAT_LOOP_RUNNING', 'this map is already served by loopAsync()'));
       return;
     }
-    if (map.size === 0 || signal?.aborted) {
+    if (!state.alive || signal?.aborted) {
       resolve();
       return;
     }
     const reactor = state.ensureReactor(resolveBackend(options.usePoll ?? false, options.backend));
     let done = false;
     let timer: NodeJS.Timeout | undefined;
+    // One Node timer for the earliest deadline; a later deadline never needs it moved (it
+    // fires, runs nothing due, and is set again), an earlier one does (onEarlier).
+    let wake: NodeJS.Timeout | undefined;
+    let wakeAt = Infinity;
+    const timers = state.timers;
+    const armWake = (): void => {
+      const next = timers.next();
+      if (next >= wakeAt - 0.0005) {
+        if (wake !== undefined) {
+          if (timers.alive > 0) wake.ref();
+          else wake.unref();
+        }
+        return;
+      }
+      if (wake !== undefined) clearTimeout(wake);
+      wakeAt = next;
+      wake = setTimeout(onWake, Math.max(0, Math.ceil((next - now()) * 1000)));
+      // The reactor keeps the process alive while the map has channels; only the user's own
+      // timers must keep it alive on their own.
+      if (timers.alive === 0) wake.unref();
+    };
+    const onWake = (): void => {
+      wake = undefined;
+      wakeAt = Infinity;
+      try {
+        state.runTimers();
+      } catch (err) {
+        finish(err);
+        return;
+      }
+      if (!state.alive) finish();
+      else armWake();
+    };
     const finish = (err?: unknown): void => {
       if (done) return;
       done = true;
       reactor.detach();
       state.attachment = null;
+      timers.onEarlier = null;
+      if (wake !== undefined) clearTimeout(wake);
       if (timer !== undefined) clearInterval(timer);
       signal?.removeEventListener('abort', onAbort);
       if (map.size === 0) state.release();
@@ -113,9 +154,11 @@ export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
     state.attachment = {
       fail: finish,
       checkEmpty: () => {
-        if (map.size === 0) finish();
+        if (!state.alive) finish();
       },
     };
+    timers.onEarlier = armWake;
+    armWake();
     try {
       state.resync();
       state.flush();
@@ -126,7 +169,7 @@ export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
           finish(err);
           return;
         }
-        if (map.size === 0) finish();
+        if (!state.alive) finish();
       });
     } catch (err) {
       finish(err);
@@ -140,7 +183,7 @@ export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
       } catch (err) {
         finish(err);
       }
-      if (map.size === 0) finish();
+      if (!state.alive) finish();
     }, every);
     timer.unref();
   });

@@ -132,6 +132,8 @@ export class Socket {
   _received = 0;
   /** @internal the last receive found nothing waiting (EAGAIN) */
   _drained = false;
+  /** @internal told once when close() closes the fd (a listener counting its connections) */
+  _onClose: (() => void) | null = null;
 
   /** `new Socket(family, type, proto)` makes a socket; `fileno` wraps an existing fd instead. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
@@ -306,6 +308,11 @@ export class Socket {
     const fd = this.fd;
     this.fd = -1;
     native.close(fd);
+    if (this._onClose !== null) {
+      const onClose = this._onClose;
+      this._onClose = null;
+      onClose();
+    }
   }
 
   /** Gives up the fd without closing it. */

@@ -14,6 +14,8 @@
 import { EV, native, type NativeReactor } from '../binding/native';
 import { AsynchatError, ExitNow, isDisconnect } from '../errors';
 import { ToldInterest } from './told-interest';
+import { Scheduler, now, type TimerEntry } from './scheduler';
+import { compactTraceback } from '../asyncore/traceback';
 
 export const READ_INTEREST = EV.READ | EV.PRI;
 export const WRITE_INTEREST = EV.WRITE;
@@ -28,6 +30,10 @@ export interface MapEntry {
   dirty: boolean;
   polled: boolean;
   owner: MapState;
+  /** now() of the last event dispatched to the channel (the idle timeout's re-arm: a field store) */
+  active: number;
+  /** the idle-timeout check, while the channel has an idleTimeout */
+  idle: TimerEntry | null;
 }
 
 /** What a socket map holds: Python's duck-typed dispatcher. */
@@ -41,7 +47,15 @@ export interface Channel {
   handleClose(): void;
   handleError(err?: unknown): void;
   close(): void;
+  /** Seconds without an event before handleTimeout() (absent or null: never). */
+  readonly idleTimeout?: number | null;
+  /** Called once idleTimeout passed without an event; absent: close(). */
+  handleTimeout?(): void;
   /** @internal */ _entry?: MapEntry;
+  /** @internal a listener that stopped accepting (EMFILE, maxConnections): no read interest */
+  _acceptPaused?: boolean;
+  /** @internal called when a channel of the map left it (an fd may have been freed) */
+  _resumeAccepting?(): void;
   /** @internal true once close() ran: no callback may reach it any more */ _closed?: boolean;
   /** @internal interest from the library's own state (absent: ask readable()/writable()) */
   _interest?(): number;
@@ -139,6 +153,50 @@ interface Attachment {
   checkEmpty(): void;
 }
 
+/** What an exception from a timer callback does by default: logged, the loop goes on. */
+export type TimerErrorHandler = (err: unknown, callback: Function) => void;
+
+export function logTimerError(err: unknown, callback: Function): void {
+  const [, type, value, info] = compactTraceback(err);
+  process.stderr.write(
+    `error: uncaptured exception in timer callback ${callback.name || '<anonymous>'} (${type}:${value} ${info})\n`,
+  );
+}
+
+// The map is the truth: map.set/delete/clear, by the library or by hand, are observed (own
+// properties over Map's methods), so resync looks only at the fds that changed instead of
+// comparing the whole map with the engine's members at every iteration.
+function observe(map: SocketMap, state: MapState): void {
+  const set = map.set;
+  const del = map.delete;
+  const clear = map.clear;
+  Object.defineProperties(map, {
+    set: {
+      configurable: true, writable: true,
+      value(fd: number, ch: Channel) {
+        set.call(map, fd, ch);
+        state.noteChange(fd);
+        return map;
+      },
+    },
+    delete: {
+      configurable: true, writable: true,
+      value(fd: number) {
+        const had = del.call(map, fd);
+        if (had) state.noteChange(fd);
+        return had;
+      },
+    },
+    clear: {
+      configurable: true, writable: true,
+      value() {
+        clear.call(map);
+        state.noteChange(-1);
+      },
+    },
+  });
+}
+
 export class MapState {
   readonly map: SocketMap;
   reactor: NativeReactor | null = null;
@@ -153,21 +211,35 @@ export class MapState {
   private dirty: Channel[] = [];
   private readonly polled = new Set<Channel>();
   private flushQueued = false;
+  /** fds whose map entry changed since the last resync; fullSync: compare everything once */
+  private readonly changed: number[] = [];
+  private fullSync: boolean;
+  /** This map's timers (callLater, idle and connect timeouts). */
+  readonly timers = new Scheduler();
+  /** now() at the start of the current batch or timer run: what an event re-arms a channel to */
+  stamp = now();
+  timerErrorHandler: TimerErrorHandler = logTimerError;
+  private readonly pausedListeners = new Set<Channel>();
 
   constructor(map: SocketMap) {
     this.map = map;
+    this.fullSync = map.size > 0;
+    observe(map, this);
   }
 
   /** A channel joined the map under fd. */
   add(ch: Channel, fd: number): void {
     const old = this.members.get(fd);
     if (old !== undefined && old !== ch) this.remove(old);
+    if (ch._entry?.idle != null) ch._entry.owner.timers.cancel(ch._entry.idle);
     const entry: MapEntry = {
       fd, addedBatch: this.batch, dirty: false, polled: false, owner: this,
+      active: now(), idle: null,
     };
     ch._entry = entry;
     this.members.set(fd, ch);
     this.redecide(ch);
+    if (ch.idleTimeout != null && ch.idleTimeout > 0) this.armIdle(ch);
   }
 
   /** Decides again whether ch is polled (its readable/writable may have been replaced). */
@@ -189,7 +261,119 @@ export class MapState {
     }
     this.polled.delete(ch);
     entry.fd = -1;
+    if (entry.idle !== null) this.timers.cancel(entry.idle);
+    if (this.pausedListeners.size > 0) {
+      this.pausedListeners.delete(ch);
+      // A channel left: its fd is about to be freed, so a listener stopped by EMFILE may accept.
+      for (const listener of this.pausedListeners) listener._resumeAccepting?.();
+    }
     if (this.attachment !== null && this.map.size === 0) queueMicrotask(() => this.attachment?.checkEmpty());
+  }
+
+  /** Whether anything keeps a loop running: a channel, or a timer of the user's. */
+  get alive(): boolean {
+    return this.map.size > 0 || this.timers.alive > 0;
+  }
+
+  /**
+   * (Re)starts the channel's idle clock from now. One heap entry per channel, checked lazily:
+   * when it comes due, the channel's last event time (entry.active, stored by dispatch) says
+   * whether it really idled or the entry just moves to active + idleTimeout.
+   */
+  armIdle(ch: Channel): void {
+    const entry = ch._entry;
+    if (entry === undefined || entry.fd < 0) return;
+    const seconds = ch.idleTimeout;
+    if (seconds == null || !(seconds > 0)) {
+      if (entry.idle !== null) this.timers.cancel(entry.idle);
+      return;
+    }
+    entry.active = now();
+    if (entry.idle === null) entry.idle = this.timers.schedule(entry.active + seconds, this.checkIdle as (...args: unknown[]) => void, [ch], false);
+    else this.timers.reschedule(entry.idle, entry.active + seconds);
+  }
+
+  private readonly checkIdle = (ch: Channel): void => {
+    const entry = ch._entry;
+    if (entry === undefined || entry.fd < 0 || entry.owner !== this || entry.idle === null) return;
+    const seconds = ch.idleTimeout;
+    if (seconds == null || !(seconds > 0)) return;
+    const deadline = entry.active + seconds;
+    if (deadline > this.stamp) {
+      this.timers.reschedule(entry.idle, deadline);
+      return;
+    }
+    try {
+      if (ch.handleTimeout !== undefined) ch.handleTimeout();
+      else ch.close();
+    } catch (err) {
+      routeError(ch, err);
+    }
+    // Still open: handleTimeout chose to keep it, which starts a new idle period.
+    if (entry.fd >= 0 && ch._entry === entry && entry.idle.index < 0) {
+      entry.active = this.stamp;
+      this.timers.reschedule(entry.idle, this.stamp + seconds);
+    }
+    this.markDirty(ch);
+  };
+
+  /** A listener stopped accepting: no read interest until it resumes (resumeAccept). */
+  pauseAccept(ch: Channel): void {
+    ch._acceptPaused = true;
+    this.pausedListeners.add(ch);
+    this.markDirty(ch);
+  }
+
+  resumeAccept(ch: Channel): void {
+    if (ch._acceptPaused !== true) return;
+    ch._acceptPaused = false;
+    this.pausedListeners.delete(ch);
+    this.markDirty(ch);
+  }
+
+  /** Runs the timers that are due, then applies what they changed. ExitNow ends the loop. */
+  runTimers(): void {
+    const timers = this.timers;
+    const clock = now();
+    if (timers.next() > clock) return;
+    this.stamp = clock;
+    const wasDispatching = this.dispatching;
+    this.dispatching = true;
+    try {
+      timers.runDue(clock, this.runTimer);
+    } finally {
+      this.dispatching = wasDispatching;
+    }
+    if (!wasDispatching) this.flush();
+  }
+
+  private readonly runTimer = (entry: TimerEntry): void => {
+    try {
+      entry.fn(...entry.args);
+    } catch (err) {
+      if (err instanceof ExitNow) throw err;
+      try {
+        this.timerErrorHandler(err, entry.fn);
+      } catch (handlerErr) {
+        if (handlerErr instanceof ExitNow) throw handlerErr;
+        logTimerError(handlerErr, this.timerErrorHandler);
+      }
+    }
+  };
+
+  /** Milliseconds the reactor may wait: timeoutMs (negative: no limit), bounded by the next timer. */
+  waitBound(timeoutMs: number): number {
+    const next = this.timers.next();
+    if (next === Infinity) return timeoutMs;
+    const ms = Math.max(0, Math.min(Math.ceil((next - now()) * 1000), 2 ** 31 - 1));
+    return timeoutMs < 0 || ms < timeoutMs ? ms : timeoutMs;
+  }
+
+  /** A map entry changed (fd -1: the map was cleared): resync before the next wait. */
+  noteChange(fd: number): void {
+    if (fd < 0) this.fullSync = true;
+    else if (!this.fullSync) this.changed.push(fd);
+    this.queueFlush();
   }
 
   /** The channel's state may have changed: recompute its interest before the next wait. */
@@ -198,6 +382,10 @@ export class MapState {
     if (entry === undefined || entry.dirty) return;
     entry.dirty = true;
     this.dirty.push(ch);
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
     if (!this.dispatching && !this.flushQueued) {
       // Outside a batch (a timer, a promise, code before loop()): flush once this task ends.
       this.flushQueued = true;
@@ -213,15 +401,35 @@ export class MapState {
     }
   }
 
-  /** Brings map entries added or removed behind the engine's back (map.set/delete) into it. */
+  /**
+   * Brings map entries set, replaced or deleted behind the engine's back (map.set/delete by
+   * hand) into it: only the fds noted since the last call, unless the map was cleared or
+   * filled before the engine saw it.
+   */
   resync(): void {
-    if (this.map.size === this.members.size) return;
-    for (const [fd, ch] of this.members) {
-      if (this.map.get(fd) !== ch) this.remove(ch);
+    const map = this.map;
+    const members = this.members;
+    if (this.fullSync) {
+      this.fullSync = false;
+      this.changed.length = 0;
+      for (const [fd, ch] of members) {
+        if (map.get(fd) !== ch) this.remove(ch);
+      }
+      for (const [fd, ch] of map) {
+        if (members.get(fd) !== ch) this.add(ch, fd);
+      }
+      return;
     }
-    for (const [fd, ch] of this.map) {
-      if (this.members.get(fd) !== ch) this.add(ch, fd);
+    const changed = this.changed;
+    for (let i = 0; i < changed.length; i++) {
+      const fd = changed[i];
+      const ch = map.get(fd);
+      const current = members.get(fd);
+      if (ch === current) continue;
+      if (current !== undefined) this.remove(current);
+      if (ch !== undefined) this.add(ch, fd);
     }
+    changed.length = 0;
   }
 
   ensureReactor(backend: string): NativeReactor {
@@ -252,6 +460,7 @@ export class MapState {
    */
   flush(): void {
     this.flushQueued = false;
+    if (this.fullSync || this.changed.length > 0) this.resync();
     const dirty = this.dirty;
     for (let i = 0; i < dirty.length; i++) {
       const ch = dirty[i];
@@ -266,13 +475,14 @@ export class MapState {
         }
         if (entry.fd < 0) continue;
       }
-      if (!entry.polled) this.apply(entry, ch._interest!());
+      if (!entry.polled) this.apply(ch, entry, ch._interest!());
     }
     dirty.length = 0;
-    for (const ch of this.polled) this.apply(ch._entry!, polledInterest(ch));
+    for (const ch of this.polled) this.apply(ch, ch._entry!, polledInterest(ch));
   }
 
-  private apply(entry: MapEntry, mask: number): void {
+  private apply(ch: Channel, entry: MapEntry, mask: number): void {
+    if (ch._acceptPaused === true) mask &= ~READ_INTEREST;
     if (this.told !== null && entry.fd >= 0) this.told.set(entry.fd, mask);
   }
 
@@ -281,6 +491,7 @@ export class MapState {
     const events = this.events;
     const members = this.members;
     const batch = ++this.batch;
+    const stamp = this.stamp = now();
     this.dispatching = true;
     try {
       for (let i = 0; i < count; i++) {
@@ -288,6 +499,7 @@ export class MapState {
         if (ch === undefined) continue;
         const entry = ch._entry!;
         if (entry.addedBatch >= batch) continue;
+        entry.active = stamp;
         readwrite(ch, events[2 * i + 1]);
         if (!entry.dirty && entry.fd >= 0) {
           entry.dirty = true;
@@ -300,12 +512,16 @@ export class MapState {
     this.flush();
   }
 
-  /** One blocking iteration: flush, wait up to timeoutMs (negative: no limit), dispatch. */
+  /**
+   * One blocking iteration: flush, wait up to timeoutMs (negative: no limit) but no longer
+   * than the next timer's deadline, dispatch, then run the timers that are due.
+   */
   iterate(timeoutMs: number, backend: string): void {
     const reactor = this.ensureReactor(backend);
     this.resync();
     this.flush();
-    this.dispatch(reactor.wait(timeoutMs));
+    this.dispatch(reactor.wait(this.waitBound(timeoutMs)));
+    this.runTimers();
   }
 }
 

@@ -170,6 +170,7 @@ export class OutputQueue {
   private head: Entry | null = null;
   private tail: Entry | null = null;
   private queuedBytes = 0;
+  private sent = 0;
   private entries = 0;
   // The block small copies go to, and how much of it is used. An entry can grow in place only
   // if it ends exactly at `fill` of the current block.
@@ -264,6 +265,11 @@ export class OutputQueue {
     return this.queuedBytes;
   }
 
+  /** Bytes consumed (written) since the queue was made: a change tells that a write happened. */
+  get sentBytes(): number {
+    return this.sent;
+  }
+
   /** Nothing queued at all: no data, no producer, no close marker. */
   get empty(): boolean {
     return this.head === null;
@@ -333,6 +339,7 @@ export class OutputQueue {
       left -= e.end - e.start;
     }
     this.queuedBytes -= n;
+    this.sent += n;
     left = n;
     let h = this.head;
     while (left > 0) {

@@ -3,9 +3,45 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loop } from '../../src/asyncore/loop';
+import { afterEach, beforeEach } from 'vitest';
+import { closeAll, loop } from '../../src/asyncore/loop';
 import type { SocketMap } from '../../src/engine/map-state';
 import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, Socket, type Address } from '../../src/binding/socket';
+import { Dispatcher } from '../../src/asyncore/dispatcher';
+
+/**
+ * A fresh socket map for each test of the file, and a list for the sockets a test opens
+ * outside it: after each test, closeAll() on the map and close() on each of those sockets.
+ */
+export function mapPerTest(): { readonly map: SocketMap; readonly opened: Socket[] } {
+  const fixture = { map: new Map() as SocketMap, opened: [] as Socket[] };
+  beforeEach(() => {
+    fixture.map = new Map();
+  });
+  afterEach(() => {
+    closeAll(fixture.map, true);
+    for (const s of fixture.opened.splice(0)) s.close();
+  });
+  return fixture;
+}
+
+/** A dispatcher listening on 127.0.0.1, on a port the kernel picked. */
+export class LoopbackListener extends Dispatcher {
+  constructor(map: SocketMap, backlog = 16) {
+    super(null, map);
+    this.createSocket(AF_INET);
+    this.bind(['127.0.0.1', 0]);
+    this.listen(backlog);
+  }
+
+  get address(): Address {
+    return (this.socket as Socket).getsockname();
+  }
+
+  get port(): number {
+    return (this.address as [string, number])[1];
+  }
+}
 
 /**
  * Runs loop(timeout, false, map, 1) until `done()` holds; throws once `maxIterations` or
