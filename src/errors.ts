@@ -63,6 +63,9 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_NOT_IMPLEMENTED: '`collectIncomingData`/`foundTerminator` were not overridden, or a `FileWrapper` was asked a socket option it cannot have',
   ERR_ASYNCHAT_REENTRANT: 'an output queue was drained from inside one of its own producers\' `more()`',
   ERR_ASYNCHAT_NO_ADDON: 'the native addon was not found (not built, and no prebuilt binary fits)',
+  ERR_ASYNCHAT_NO_REUSEPORT: 'the platform has no socket option that spreads connections over listeners of one port (Linux `SO_REUSEPORT`, FreeBSD `SO_REUSEPORT_LB`), so `serveThreads()` cannot run more than one thread',
+  ERR_ASYNCHAT_THREAD_FAILED: 'a thread of `serveThreads()` threw, exited by itself with a non-zero code, or did not stop in time (`thread` and `threadId` say which; `cause` is its error)',
+  ERR_ASYNCHAT_NOT_A_THREAD: '`runThread()` was called outside a thread started by `serveThreads()`',
 } as const;
 
 export type AsynchatErrorCode = keyof typeof ERROR_CODES;

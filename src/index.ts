@@ -7,3 +7,4 @@ export * as asynchat from './asynchat';
 export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
 export { native, addonPath, type NativeStats } from './binding/native';
 export { stats, resetStats, backends, defaultBackend } from './binding/backends';
+export * from './threads';

@@ -18,6 +18,7 @@ export const SOCK_DGRAM = C.SOCK_DGRAM;
 export const SOL_SOCKET = C.SOL_SOCKET;
 export const SO_REUSEADDR = C.SO_REUSEADDR;
 export const SO_REUSEPORT = C.SO_REUSEPORT;
+export const SO_REUSEPORT_LB = C.SO_REUSEPORT_LB;
 export const SO_ERROR = C.SO_ERROR;
 export const SO_LINGER = C.SO_LINGER;
 export const SO_RCVBUF = C.SO_RCVBUF;
