@@ -1,6 +1,7 @@
-// npm run example:chat -- [--port 7000] [--host 127.0.0.1] [--mode attached|blocking]
+// npm run example:chat -- [--port 7000] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
 //                         [--max-backlog BYTES] [--max-line BYTES]
-import { announce, intOption, parseArgs, serve } from '../common/cli';
+import { intOption, parseArgs } from '../common/cli';
+import { serveExample } from '../common/threads';
 import { ChatRoom } from './server';
 
 const usage = `usage: npm run example:chat -- [options]
@@ -11,16 +12,12 @@ A chat room: the first line you send is your nick, every other line goes to ever
   --port N           port to listen on (default 0: any free port, printed at start)
   --host ADDR        address to listen on (default 127.0.0.1)
   --mode MODE        attached (loopAsync, default) or blocking (loop)
+  --threads N        threads serving the port (default 1); each thread is a room of its own
   --max-backlog N    bytes that may wait for a slow reader before it is dropped (default 262144)
   --max-line N       longest line accepted, in bytes (default 4096)
 `;
 
 const cli = parseArgs(usage, ['max-backlog', 'max-line']);
-const room = new ChatRoom({
-  host: cli.host,
-  port: cli.port,
-  maxBacklog: intOption(cli, 'max-backlog', 256 * 1024),
-  maxLine: intOption(cli, 'max-line', 4096),
-});
-announce('chat', cli, room.port);
-void serve(cli.mode);
+const maxBacklog = intOption(cli, 'max-backlog', 256 * 1024);
+const maxLine = intOption(cli, 'max-line', 4096);
+void serveExample('chat', cli, __filename, (at) => new ChatRoom({ ...at, maxBacklog, maxLine }).port);

@@ -1,6 +1,7 @@
-// npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking]
+// npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
 //                         [--max-bulk BYTES] [--max-line BYTES]
-import { announce, intOption, parseArgs, serve } from '../common/cli';
+import { intOption, parseArgs } from '../common/cli';
+import { serveExample } from '../common/threads';
 import { RespServer } from './server';
 
 const usage = `usage: npm run example:resp -- [options]
@@ -11,16 +12,12 @@ QUIT). Try it: redis-cli -p 6380 SET greeting hello; redis-cli -p 6380 GET greet
   --port N        port to listen on (default 0: any free port, printed at start)
   --host ADDR     address to listen on (default 127.0.0.1)
   --mode MODE     attached (loopAsync, default) or blocking (loop)
+  --threads N     threads serving the port, each with its own store (default 1)
   --max-bulk N    largest bulk string in bytes (default 67108864)
   --max-line N    longest inline command in bytes (default 65536)
 `;
 
 const cli = parseArgs(usage, ['max-bulk', 'max-line']);
-const server = new RespServer({
-  host: cli.host,
-  port: cli.port,
-  maxBulk: intOption(cli, 'max-bulk', 64 * 1024 * 1024),
-  maxLine: intOption(cli, 'max-line', 64 * 1024),
-});
-announce('resp', cli, server.port);
-void serve(cli.mode);
+const maxBulk = intOption(cli, 'max-bulk', 64 * 1024 * 1024);
+const maxLine = intOption(cli, 'max-line', 64 * 1024);
+void serveExample('resp', cli, __filename, (at) => new RespServer({ ...at, maxBulk, maxLine }).port);

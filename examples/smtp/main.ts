@@ -1,8 +1,9 @@
-// npm run example:smtp -- [--port 2525] [--host 127.0.0.1] [--mode attached|blocking]
+// npm run example:smtp -- [--port 2525] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
 //                         [--dir FOLDER] [--max-line N] [--max-size BYTES] [--hostname NAME]
 import os from 'node:os';
 import path from 'node:path';
-import { announce, intOption, parseArgs, say, serve } from '../common/cli';
+import { intOption, parseArgs } from '../common/cli';
+import { serveExample } from '../common/threads';
 import { SmtpServer, saveTo } from './server';
 
 const usage = `usage: npm run example:smtp -- [options]
@@ -13,6 +14,7 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
   --port N         port to listen on (default 0: any free port, printed at start)
   --host ADDR      address to listen on (default 127.0.0.1)
   --mode MODE      attached (loopAsync, default) or blocking (loop)
+  --threads N      threads serving the port (default 1)
   --dir FOLDER     where messages are written (default: asynchat-mail in the temp folder)
   --max-line N     longest command line in bytes (default 512)
   --max-size N     largest message in bytes (default 33554432)
@@ -21,14 +23,12 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
 
 const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname']);
 const dir = path.resolve(cli.options.get('dir') ?? path.join(os.tmpdir(), 'asynchat-mail'));
-const server = new SmtpServer({
-  host: cli.host,
-  port: cli.port,
+const limits = {
   hostname: cli.options.get('hostname'),
   maxLine: intOption(cli, 'max-line', 512),
   maxMessageSize: intOption(cli, 'max-size', 32 * 1024 * 1024),
-  onMessage: saveTo(dir),
-});
-announce('smtp', cli, server.port);
-say(`smtp: messages go to ${dir}`);
-void serve(cli.mode);
+};
+void serveExample(
+  'smtp', cli, __filename, (at) => new SmtpServer({ ...at, ...limits, onMessage: saveTo(dir) }).port,
+  [`smtp: messages go to ${dir}`],
+);
