@@ -3,7 +3,7 @@
 // stop. On any failure the map is closed first, so no fd outlives the thread.
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { AF_UNIX, SOCK_STREAM, Socket } from '../binding/socket';
-import { Dispatcher } from '../asyncore/dispatcher';
+import { Dispatcher, socketMap } from '../asyncore/dispatcher';
 import { closeAll, loop, loopAsync } from '../asyncore/loop';
 import type { SocketMap } from '../engine/map-state';
 import { asynchatError } from '../errors';
@@ -22,7 +22,10 @@ export interface ThreadContext {
    */
   readonly port: number;
   readonly mode: ThreadMode;
-  /** This thread's socket map: put the listeners here (not in the global socketMap). */
+  /**
+   * The map this thread serves: the thread's own global socketMap (every worker has its own
+   * copy of the module, so a dispatcher made without a map lands here too).
+   */
   readonly map: SocketMap;
   /** serveThreads()' `data`, structured-cloned into this thread. */
   readonly data: unknown;
@@ -77,7 +80,7 @@ export function runThread(start: ThreadStart): void {
     throw asynchatError('ERR_ASYNCHAT_NOT_A_THREAD', 'runThread() runs in a thread started by serveThreads()');
   }
   const init = (workerData as Record<string, ThreadInit>)[THREAD_INIT];
-  const map: SocketMap = new Map();
+  const map = socketMap;
   const fail = (err: unknown): void => {
     process.off('uncaughtException', fail);
     closeAll(map, true);
