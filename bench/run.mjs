@@ -147,9 +147,12 @@ const TARGETS = [
 ];
 const MODE_BAND = [0.9, 1.1];  // blocking and attached within 10% of each other
 
-// RESP: rounds of a full run (unless --rounds). Over 25 rounds, medians of the per-round
-// ratios were still moving by more than 5% after 5 rounds and stayed within 2% from ROUNDS_SETTLED.
-const RESP_ROUNDS = 15;
+// RESP: rounds of a full run (unless --rounds). Measured 2026-12-01 over 25 rounds, on the
+// 2-core machine under a load average of 7-9 (other jobs): the per-round throughput ratios of
+// chat-resp to net-resp-tuned and to redis-server ranged 0.15-1.9x, and their running medians
+// came within 3% of the 25-round median only from round 15-22 (after 5 rounds they were still
+// off by up to 55%). By server CPU per request the ratios were within 3-5% after 5 rounds.
+const RESP_ROUNDS = 20;
 
 function redisInstalled() {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -344,7 +347,8 @@ function summarizeCase(c, runs, o) {
   for (const e of entries) {
     if (reference === undefined || e.kind !== 'asynchat' || e.threads > 1) continue;
     const rounds = perRound(e, reference);
-    ratios.push({ of: e.key, to: reference.key, kind: 'reference', rounds, median: median(rounds) });
+    const cpuRounds = cpuPerRound(e, reference);
+    ratios.push({ of: e.key, to: reference.key, kind: 'reference', rounds, median: median(rounds), cpuRounds, cpuMedian: median(cpuRounds) });
   }
   ratios.push(...threadRatios(entries, perRound));
   // attached / blocking, per implementation
