@@ -68,6 +68,11 @@ function threadFailed(r: Running, why: string, cause?: unknown): AsynchatError {
   return Object.assign(err, { thread: r.info.index, threadId: r.info.threadId, cause });
 }
 
+/** Node's way of saying an operation was stopped on purpose (as an aborted fetch or timer). */
+function abortError(): Error {
+  return Object.assign(new Error('serveThreads() was stopped before every thread listened'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`);
   return value;
@@ -78,8 +83,9 @@ function positiveInteger(name: string, value: number): number {
  * runThread(start): start() creates the thread's listeners in `thread.map`, each set with
  * setReusePort() before it binds `thread.host`:`thread.port`, and returns the port. Thread 0
  * starts first; the others start once it listens, given the port it bound (so port 0 works).
- * Resolves once every thread listens; rejects (after stopping those that started) if one could
- * not.
+ * Resolves once every thread listens; rejects (after stopping those that started) with
+ * ERR_ASYNCHAT_THREAD_FAILED if one could not, or with an AbortError if it was stopped first
+ * (the signal, SIGINT/SIGTERM).
  */
 export async function serveThreads(module: string | URL, options: ServeThreadsOptions = {}): Promise<ThreadedServer> {
   const count = positiveInteger('threads', options.threads ?? os.availableParallelism());
@@ -125,11 +131,19 @@ export async function serveThreads(module: string | URL, options: ServeThreadsOp
   const spawn = (index: number, port: number): Running => {
     const stop = socketpair();
     const init: ThreadInit = { index, threads: count, host, port, mode, stopFd: stop[1].fileno(), data: options.data };
-    const worker = new Worker(module, {
-      workerData: { [THREAD_INIT]: init },
-      execArgv: options.execArgv,
-      argv: options.argv,
-    });
+    let worker: Worker;
+    try {
+      worker = new Worker(module, {
+        workerData: { [THREAD_INIT]: init },
+        execArgv: options.execArgv,
+        argv: options.argv,
+      });
+    } catch (err) {
+      // e.g. execArgv Node does not allow in a worker: no thread, so nothing else holds these
+      stop[0].close();
+      stop[1].close();
+      throw err;
+    }
     const r: Running = { info: { index, threadId: worker.threadId }, worker, stop, exited: Promise.resolve(), failure: null };
     worker.on('error', (err) => {
       r.failure ??= threadFailed(r, `failed: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -163,7 +177,7 @@ export async function serveThreads(module: string | URL, options: ServeThreadsOp
     });
     void r.exited.then(() => {
       clearTimeout(timer);
-      reject(r.failure ?? threadFailed(r, 'exited before it listened'));
+      reject(r.failure ?? (stopping ? abortError() : threadFailed(r, 'exited before it listened')));
     });
   });
 
@@ -179,8 +193,8 @@ export async function serveThreads(module: string | URL, options: ServeThreadsOp
 
   let port: number;
   try {
-    if (options.signal?.aborted) stopping = true;
-    if (stopping) throw new AsynchatError('ERR_ASYNCHAT_THREAD_FAILED', 'serveThreads() was aborted before it started');
+    if (options.signal?.aborted) stopAll();
+    if (stopping) throw abortError();
     port = await listening(spawn(0, options.port ?? 0));
     const rest: Running[] = [];
     for (let i = 1; i < count && !stopping; i++) rest.push(spawn(i, port));

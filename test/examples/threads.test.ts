@@ -1,30 +1,10 @@
 // `--threads N` on the example command lines: `node examples/run.cjs resp --threads 2` serves one
 // port from two listeners (two threads, each with its own store), in both modes, and SIGINT
 // stops both threads and ends the process with status 0.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { reusePortOption } from '../../src/threads';
+import { canReusePort, listenersOn } from '../helpers/threads';
 import { MODES, RawClient, run, root, startCli } from './helpers';
 import path from 'node:path';
-
-const canReusePort = (() => {
-  try {
-    reusePortOption();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** Listening TCP sockets on `port` (Linux /proc/net/tcp). */
-function listenersOn(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
-    .filter((line) => {
-      const f = line.trim().split(/\s+/);
-      return f.length > 3 && f[1].endsWith(`:${hex}`) && f[3] === '0A';
-    }).length;
-}
 
 async function incr(port: number): Promise<string> {
   const c = await RawClient.connect(port);

@@ -6,20 +6,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { serveThreads, reusePortOption, type ThreadedServer } from '../../src/threads';
+import { canReusePort, listenersOn } from '../helpers/threads';
 import { AsynchatError } from '../../src/errors';
 import { withDeadline } from '../helpers/reactor';
 import { canListFds, diffFds, openFds } from '../helpers/fds';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'thread-server.mjs');
 const MODES = ['attached', 'blocking'] as const;
-const canReusePort = (() => {
-  try {
-    reusePortOption();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** Connects, reads the "<index>\n" the thread that accepted sends, and waits for its close. */
 function whichThread(port: number): Promise<number> {
@@ -33,16 +26,6 @@ function whichThread(port: number): Promise<number> {
     c.on('error', reject);
     c.on('close', () => (/^\d+\n$/.test(got) ? resolve(Number(got)) : reject(new Error(`unexpected reply ${JSON.stringify(got)}`))));
   });
-}
-
-/** Listening TCP sockets on `port` in this process's network namespace (Linux /proc/net/tcp). */
-function listenersOn(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  return fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)
-    .filter((line) => {
-      const f = line.trim().split(/\s+/);
-      return f.length > 3 && f[1].endsWith(`:${hex}`) && f[3] === '0A';
-    }).length;
 }
 
 function threadCount(): number {
@@ -146,6 +129,18 @@ describe.skipIf(!canReusePort)('serveThreads', () => {
     expect(err.code).toBe('ERR_ASYNCHAT_THREAD_FAILED');
     expect(err.thread).toBe(1);
     expect(err.cause.code).toBe('EADDRINUSE');
+  });
+
+  it('an aborted signal rejects with an AbortError; a module that cannot load fails thread 0; neither leaves an fd', async () => {
+    const fdsBefore = canListFds ? openFds() : null;
+    const ac = new AbortController();
+    ac.abort();
+    await expect(serveThreads(fixture, { threads: 2, signal: ac.signal, handleSignals: false }))
+      .rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    const missing = path.join(__dirname, 'no-such-module.mjs');
+    await expect(withDeadline(serveThreads(missing, { threads: 2, handleSignals: false }), 15_000, 'a missing module to fail'))
+      .rejects.toMatchObject({ code: 'ERR_ASYNCHAT_THREAD_FAILED', thread: 0, cause: expect.objectContaining({ code: 'MODULE_NOT_FOUND' }) });
+    if (fdsBefore) expect(diffFds(fdsBefore, openFds())).toEqual([]);
   });
 
   it('rejects a bad thread count and a bad mode before starting anything', async () => {
