@@ -76,7 +76,7 @@ export async function serve(Handler) {
   const mode = option('mode', 'blocking');
   const threads = Number(option('threads', 1));
   if (isServedThread()) {
-    runThread((thread) => new Listener(Handler, { port: thread.port, reusePort: true }).port);
+    runThread((thread) => new Listener(Handler, { port: thread.port, reusePort: thread.threads > 1 }).port);
     return;
   }
   if (threads > 1) {

@@ -26,7 +26,7 @@ export async function serveExample(
   name: string, cli: Cli, mainFile: string, start: (at: ListenAt) => number, notes: string[] = [],
 ): Promise<void> {
   if (isServedThread()) {
-    runThread((thread) => start({ host: thread.host, port: thread.port, map: thread.map, reusePort: true }));
+    runThread((thread) => start({ host: thread.host, port: thread.port, map: thread.map, reusePort: thread.threads > 1 }));
     return;
   }
   if (cli.threads === 1) {
