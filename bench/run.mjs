@@ -37,6 +37,8 @@ const HELP = `npm run bench [-- options]
   --line-size B        bytes per line, CRLF included (default 32)
   --name NAME          results file name under bench/results (default latest; quick: quick)
   --no-build           measure dist/ as it is, even if src/ is newer (default: npm run build:ts first)
+  --threads N          also run every asynchat server on N threads (serveThreads), reported
+                       against the same server on one thread (throughput and CPU per request)
   --profile            afterwards, profile the AsyncChat line-echo server (bench/profile.mjs;
                        with Linux perf installed, also a perf record of its CPU time)
 `;
@@ -44,11 +46,11 @@ const HELP = `npm run bench [-- options]
 function parseArgs(argv) {
   const o = {
     quick: false, rounds: null, duration: null, warmup: null, conns: 50, depth: null, workload: null,
-    idle: 5000, idleTimeouts: null, lineSize: 32, name: null, profile: false, build: true,
+    idle: 5000, idleTimeouts: null, lineSize: 32, name: null, profile: false, build: true, threads: 1,
   };
   const numbers = {
     rounds: 'rounds', duration: 'duration', warmup: 'warmup', connections: 'conns', idle: 'idle', 'line-size': 'lineSize',
-    'idle-timeouts': 'idleTimeouts',
+    'idle-timeouts': 'idleTimeouts', threads: 'threads',
   };
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].split(/=(.*)/s, 2);
@@ -71,6 +73,7 @@ function parseArgs(argv) {
     else if (flag === 'name') o.name = next();
     else usage(`unknown option ${argv[i]}`);
   }
+  o.roundsGiven = o.rounds !== null;
   o.rounds ??= o.quick ? 1 : 5;
   o.duration ??= o.quick ? 0.4 : 2;
   o.warmup ??= o.quick ? 0.2 : 1;
@@ -109,14 +112,22 @@ function workloads(o) {
     {
       id: 'resp', title: 'RESP (PING, SET, GET)', unit: 'commands/s', proto: 'resp', depths: [16],
       describe: (d) => `${o.conns} connections × ${d} commands in flight (SET, GET, PING, GET of a missing key)`,
-      servers: [...asynchat('chat-resp', 'AsyncChat'), node('net-resp', 'net')],
-      baselines: ['net-resp'],
+      // The RESP ratios swing more from round to round than the others (see RESP_ROUNDS).
+      rounds: RESP_ROUNDS,
+      servers: [
+        ...asynchat('chat-resp', 'AsyncChat'), node('net-resp-idiomatic', 'net idiomatic'), node('net-resp-tuned', 'net tuned'),
+        ...redisReference(),
+      ],
+      baselines: ['net-resp-idiomatic', 'net-resp-tuned'],
     },
     {
       id: 'http', title: 'HTTP/1.1 keep-alive GET', unit: 'requests/s', proto: 'http', depths: [1],
       describe: (d) => `${o.conns} keep-alive connections, ${d === 1 ? 'one request at a time' : `${d} requests pipelined`}`,
-      servers: [...asynchat('chat-http', 'AsyncChat'), node('node-http', 'node:http'), node('net-http', 'net minimal')],
-      baselines: ['node-http', 'net-http'],
+      servers: [
+        ...asynchat('chat-http', 'AsyncChat'), node('node-http', 'node:http'), node('net-http', 'net minimal'),
+        node('net-http-tuned', 'net tuned'),
+      ],
+      baselines: ['node-http', 'net-http', 'net-http-tuned'],
     },
     {
       id: 'idle', title: 'Idle connections', unit: 'lines/s', proto: 'line', depths: [1], idle: o.idle,
@@ -141,11 +152,15 @@ function workloads(o) {
   ];
 }
 
-// Issue #5's speed targets. `depth` null: every depth the workload ran.
+// The speed targets (issues #5 and #14). `depth` null: every depth the workload ran. A
+// `baseline` may be a reference row (C echo, redis-server): then it is a share of it.
 const TARGETS = [
   { workload: 'line', depth: 16, impl: 'chat-echo', baseline: 'net-echo-tuned', min: 1.5, text: 'AsyncChat line echo, depth 16, vs net tuned' },
+  { workload: 'line', depth: 16, impl: 'chat-echo', baseline: 'c-echo', min: 0.75, text: 'AsyncChat line echo, depth 16, vs the C echo' },
   { workload: 'line', depth: 16, impl: 'chat-echo', baseline: 'net-echo-idiomatic', min: 10, text: 'AsyncChat line echo, depth 16, vs net idiomatic' },
-  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'net-resp', min: 1.5, text: 'AsyncChat RESP vs net' },
+  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'net-resp-tuned', min: 1.5, text: 'AsyncChat RESP vs net tuned' },
+  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'redis-server', min: 0.8, text: 'AsyncChat RESP vs redis-server' },
+  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'net-resp-idiomatic', min: 1.5, text: 'AsyncChat RESP vs net idiomatic' },
   { workload: 'http', depth: null, impl: 'chat-http', baseline: 'node-http', min: 1.3, text: 'AsyncChat HTTP keep-alive vs node:http' },
   { workload: 'line', depth: 1, impl: 'chat-echo', baseline: 'net-echo-tuned', min: 1.0, text: 'AsyncChat line echo, depth 1, vs net tuned' },
   { workload: 'line', depth: 1, impl: 'chat-echo', baseline: 'net-echo-idiomatic', min: 1.0, text: 'AsyncChat line echo, depth 1, vs net idiomatic' },
@@ -154,6 +169,45 @@ const TARGETS = [
   { workload: 'timeouts', depth: null, impl: 'chat-echo-timeouts', pair: true, min: 0.9, text: 'busy throughput beside idle connections with idleTimeout armed, vs without' },
 ];
 const MODE_BAND = [0.9, 1.1];  // blocking and attached within 10% of each other
+
+// RESP: rounds of a full run (unless --rounds). Measured 2026-12-01 over 25 rounds, on the
+// 2-core machine under a load average of 7-9 (other jobs): the per-round throughput ratios of
+// chat-resp to net-resp-tuned and to redis-server ranged 0.15-1.9x, and their running medians
+// came within 3% of the 25-round median only from round 15-22 (after 5 rounds they were still
+// off by up to 55%). By server CPU per request the ratios were within 3-5% after 5 rounds.
+const RESP_ROUNDS = 20;
+
+function redisInstalled() {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** redis-server as the RESP reference row, when it is installed (else no row, and a note). */
+function redisReference() {
+  if (!redisInstalled()) return [];
+  return [{ id: 'redis-server', impl: 'redis-server', file: 'redis-server.mjs', kind: 'reference', label: 'redis-server (reference)' }];
+}
+
+/**
+ * With --threads N: every asynchat server also as N threads (serveThreads), an entry of its own
+ * compared with the same server on one thread (kind 'threads').
+ */
+function withThreads(servers, o) {
+  if (o.threads <= 1) return servers;
+  return servers.flatMap((s) => (s.kind !== 'asynchat' ? [s] : [s, {
+    ...s, id: `${s.id}:t${o.threads}`, threads: o.threads, single: s.id, label: `${s.label}, ${o.threads} threads`,
+  }]));
+}
+
+/** Each threaded entry against its one-thread twin: throughput, and CPU per request (twin ÷ threaded). */
+function threadRatios(entries, perRound) {
+  const byKey = new Map(entries.map((e) => [e.key, e]));
+  return entries.filter((e) => e.threads > 1).map((e) => {
+    const single = byKey.get(e.single);
+    const rounds = perRound(e, single);
+    const cpuRounds = e.runs.map((r, i) => single.runs[i].serverUsPerReq / r.serverUsPerReq);
+    return { of: e.key, to: single.key, kind: 'threads', rounds, median: median(rounds), cpuRounds, cpuMedian: median(cpuRounds) };
+  });
+}
 
 function makeCases(o) {
   const cases = [];
@@ -166,7 +220,7 @@ function makeCases(o) {
           ...(w.pairs ? [] : [{ key: `${s.id}@0`, server: s, idle: 0, label: `${s.label}, busy only` }]),
           { key: `${s.id}@${w.idle}`, server: s, idle: w.idle, label: `${s.label}, + ${w.idle} idle` },
         ])
-        : w.servers.map((s) => ({ key: s.id, server: s, idle: 0, label: s.label }));
+        : withThreads(w.servers, o).map((s) => ({ key: s.id, server: s, idle: 0, label: s.label, threads: s.threads ?? 1, single: s.single }));
       cases.push({ key: `${w.id}-d${depth}`, workload: w, depth, entries });
     }
   }
@@ -222,7 +276,8 @@ async function runCase(c, o, limits, notes) {
       throw err;
     })));
     const runs = Object.fromEntries(c.entries.map((e) => [e.key, []]));
-    for (let r = 0; r < o.rounds; r++) {
+    const rounds = roundsOf(w, o);
+    for (let r = 0; r < rounds; r++) {
       const order = c.entries.map((_, i) => c.entries[(i + r) % c.entries.length]);
       for (const e of order) {
         const proc = procs.get(e.server.id);
@@ -243,7 +298,7 @@ async function runCase(c, o, limits, notes) {
         res.serverUsPerReq = (res.serverCpu / res.requests) * 1e6;
         runs[e.key].push(res);
         log(
-          `${tag} round ${r + 1}/${o.rounds}  ${e.label.padEnd(34)} ${fmtRate(res.rate).padStart(9)} ${w.unit}` +
+          `${tag} round ${r + 1}/${rounds}  ${e.label.padEnd(34)} ${fmtRate(res.rate).padStart(9)} ${w.unit}` +
           `  p50 ${fmtUs(res.p50us).padStart(8)}  p99 ${fmtUs(res.p99us).padStart(8)}` +
           `  server ${pct(res.serverShare).padStart(4)} (${res.serverUsPerReq.toFixed(2)} µs/req)  loadgen ${pct(res.loadgenShare).padStart(4)}`,
         );
@@ -258,6 +313,11 @@ async function runCase(c, o, limits, notes) {
   }
 }
 
+/** A workload's rounds: --rounds when given, else its own (RESP) or the run's default. */
+function roundsOf(w, o) {
+  return o.roundsGiven || o.quick ? o.rounds : w.rounds ?? o.rounds;
+}
+
 const STAT_KEYS = ['crossings', 'waits', 'events', 'reads', 'writes', 'wakeups', 'interestSyscalls', 'scans', 'accepts'];
 
 function summarizeCase(c, runs, o) {
@@ -266,7 +326,7 @@ function summarizeCase(c, runs, o) {
     const rs = runs[e.key];
     const s = {
       key: e.key, server: e.server.id, impl: e.server.impl, family: e.server.family ?? null,
-      mode: e.server.mode ?? null, kind: e.server.kind, label: e.label, idle: e.idle,
+      mode: e.server.mode ?? null, kind: e.server.kind, label: e.label, idle: e.idle, threads: e.threads, single: e.single ?? null,
       rate: median(rs.map((r) => r.rate)),
       p50us: median(rs.map((r) => r.p50us)),
       p99us: median(rs.map((r) => r.p99us)),
@@ -288,7 +348,7 @@ function summarizeCase(c, runs, o) {
   const cpuPerRound = (a, b) => a.runs.map((r, i) => b.runs[i].serverUsPerReq / r.serverUsPerReq);
   const ratios = [];
   for (const e of entries) {
-    if (e.kind !== 'asynchat' || w.idle) continue;
+    if (e.kind !== 'asynchat' || w.idle || e.threads > 1) continue;
     for (const b of w.baselines) {
       const base = byKey.get(b);
       if (!base) continue;
@@ -318,12 +378,14 @@ function summarizeCase(c, runs, o) {
   // share of the C reference server
   const reference = entries.find((e) => e.kind === 'reference');
   for (const e of entries) {
-    if (reference === undefined || e.kind !== 'asynchat') continue;
+    if (reference === undefined || e.kind !== 'asynchat' || e.threads > 1) continue;
     const rounds = perRound(e, reference);
-    ratios.push({ of: e.key, to: reference.key, kind: 'reference', rounds, median: median(rounds) });
+    const cpuRounds = cpuPerRound(e, reference);
+    ratios.push({ of: e.key, to: reference.key, kind: 'reference', rounds, median: median(rounds), cpuRounds, cpuMedian: median(cpuRounds) });
   }
+  ratios.push(...threadRatios(entries, perRound));
   // attached / blocking, per implementation
-  for (const e of entries.filter((x) => x.mode === 'attached')) {
+  for (const e of entries.filter((x) => x.mode === 'attached' && !(x.threads > 1))) {
     const blocking = byKey.get(e.key.replace(':attached', ':blocking'));
     if (!blocking) continue;
     const rounds = perRound(e, blocking);
@@ -331,7 +393,7 @@ function summarizeCase(c, runs, o) {
   }
   return {
     key: c.key, workload: w.id, title: w.title, unit: w.unit, proto: w.proto, depth: c.depth,
-    description: w.describe(c.depth), conns: o.conns, idle: w.idle ?? 0, baselines: w.baselines,
+    description: w.describe(c.depth), conns: o.conns, idle: w.idle ?? 0, baselines: w.baselines, rounds: roundsOf(w, o),
     pairs: w.pairs ?? null, entries, ratios,
   };
 }
@@ -346,7 +408,7 @@ function evaluateTargets(cases) {
           ? c.ratios.find((r) => r.kind === 'pair' && r.of.startsWith(`${t.impl}:${mode}`))
           : t.idle
             ? c.ratios.find((r) => r.kind === 'idle' && r.of.startsWith(`${t.impl}:${mode}@`))
-            : c.ratios.find((r) => r.kind === 'baseline' && r.of === `${t.impl}:${mode}` && r.to === t.baseline);
+            : c.ratios.find((r) => (r.kind === 'baseline' || r.kind === 'reference') && r.of === `${t.impl}:${mode}` && r.to === t.baseline);
         if (!ratio) continue;
         rows.push({
           text: t.idle ? `${t.text} (${c.idle} idle + ${c.conns} busy)` : t.text, case: c.key, mode,
@@ -441,13 +503,16 @@ async function main() {
   const limits = fdLimits();
   const cases = makeCases(o);
   const notes = [];
+  if (cases.some((c) => c.workload.id === 'resp') && !redisInstalled()) {
+    notes.push('redis-server is not installed: the RESP workload has no reference row (Debian: apt-get install redis-server)');
+  }
   const loadBefore = os.loadavg()[0];
   log(
     `asynchat benchmarks: Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), ` +
     `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
   );
   log(
-    `${o.rounds} round(s), ${o.warmup} s warm-up + ${o.duration} s measured per run (servers primed ${o.prime} s first), ${o.conns} connections; ` +
+    `${o.rounds} round(s)${o.roundsGiven || o.quick ? '' : ` (RESP: ${RESP_ROUNDS})`}, ${o.warmup} s warm-up + ${o.duration} s measured per run (servers primed ${o.prime} s first), ${o.conns} connections; ` +
     'TCP_NODELAY on every socket (servers and load generator); 127.0.0.1; every reply verified byte for byte',
   );
   if (loadBefore > 1.5) log(`note: the machine is busy (load ${loadBefore.toFixed(2)}): absolute numbers are noisy, ratios less so`);

@@ -399,6 +399,9 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
 #if defined(SO_REUSEPORT)
   SetConstant(c, "SO_REUSEPORT", SO_REUSEPORT);
 #endif
+#if defined(SO_REUSEPORT_LB)
+  SetConstant(c, "SO_REUSEPORT_LB", SO_REUSEPORT_LB);  // FreeBSD: SO_REUSEPORT that balances
+#endif
   SetConstant(c, "SO_ERROR", SO_ERROR);
   SetConstant(c, "SO_LINGER", SO_LINGER);
   SetConstant(c, "SO_RCVBUF", SO_RCVBUF);

@@ -69,6 +69,9 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_BAD_TIMER: '`callLater`/`callAt`/`reset` got a delay or deadline that is not a number, or a callback that is not a function (a TypeError)',
   ERR_ASYNCHAT_BAD_TIMEOUT: '`idleTimeout` or `connectTimeout` was set to a negative number or a non-number (a TypeError for the wrong type)',
   ERR_ASYNCHAT_NO_ADDON: 'the native addon was not found (not built, and no prebuilt binary fits)',
+  ERR_ASYNCHAT_NO_REUSEPORT: 'the platform has no socket option that spreads connections over listeners of one port (Linux `SO_REUSEPORT`, FreeBSD `SO_REUSEPORT_LB`), so `serveThreads()` cannot run more than one thread',
+  ERR_ASYNCHAT_THREAD_FAILED: 'a thread of `serveThreads()` threw, exited by itself with a non-zero code, or did not stop in time (`thread` and `threadId` say which; `cause` is its error)',
+  ERR_ASYNCHAT_NOT_A_THREAD: '`runThread()` was called outside a thread started by `serveThreads()`',
 } as const;
 
 export type AsynchatErrorCode = keyof typeof ERROR_CODES;

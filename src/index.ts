@@ -9,3 +9,4 @@ export {
   native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type RawAddress,
 } from './binding/native';
 export { stats, resetStats, backends, defaultBackend } from './binding/backends';
+export * from './threads';

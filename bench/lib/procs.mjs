@@ -113,6 +113,7 @@ export function startServer(server, { fds = 0, nodeArgs = [], limits = fdLimits(
     argv = [];
   }
   if (server.mode) argv.push('--mode', server.mode);
+  if (server.threads > 1) argv.push('--threads', String(server.threads));
   if (fds > limits.soft) {
     argv = ['-c', `ulimit -n ${fds} 2>/dev/null; exec "$0" "$@"`, command, ...argv];
     command = 'sh';

@@ -43,7 +43,7 @@ export function renderMarkdown(result, { svg } = {}) {
   if (svg) out.push(`\n![median ratios](${svg})`);
 
   if (result.targets.length) {
-    out.push('\n## Targets (issue #5)\n');
+    out.push('\n## Targets (issues #5 and #14)\n');
     out.push(table(['target', 'mode', 'want', 'got', '', 'by CPU per request'], result.targets.map((t) => [
       t.text, t.mode === 'both' ? '' : t.mode === 'blocking' ? 'loop()' : 'loopAsync()', t.want, ratio(t.got),
       t.pass ? 'met' : '**not met**', t.gotCpu == null ? '' : ratio(t.gotCpu),
@@ -97,10 +97,19 @@ export function renderMarkdown(result, { svg } = {}) {
       out.push('');
       out.push(`With / without: ${pairs.map((r) => `${byKey.get(r.of).label} ÷ ${byKey.get(r.to).label} ${ratio(r.median)}`).join(', ')}.`);
     }
+    if (c.rounds !== undefined && c.rounds !== m.rounds) out.push(`\n${c.rounds} rounds for this workload.`);
     const refs = c.ratios.filter((r) => r.kind === 'reference');
     if (refs.length) {
       out.push('');
-      out.push(`Share of the C reference server's rate: ${refs.map((r) => `${byKey.get(r.of).label} ${pct(r.median)}`).join(', ')}.`);
+      out.push(`Share of ${byKey.get(refs[0].to).label}'s rate: ${refs.map((r) => `${byKey.get(r.of).label} ${pct(r.median)}`).join(', ')}.`);
+    }
+    const threads = c.ratios.filter((r) => r.kind === 'threads');
+    if (threads.length) {
+      out.push('');
+      out.push(
+        `Threads against one thread (throughput; server CPU per request, one thread ÷ threads: ≥ 1× means a request costs no more on threads): ${
+          threads.map((r) => `${byKey.get(r.of).label} ${ratio(r.median)}; ${ratio(r.cpuMedian)}`).join(', ')}.`,
+      );
     }
     const modes = c.ratios.filter((r) => r.kind === 'mode');
     if (modes.length) {

@@ -7,9 +7,13 @@
 //   protocol served by the same map: `reset` (resetStats), `stats` (one line of JSON: stats()),
 //   `quit` (closeAll: loop() returns and the process exits, writing a --cpu-prof profile).
 // - On stdout, once listening: `READY {"pid":..,"port":..,"control":..,"mode":..}`.
+// - `--threads N` (N > 1): the server file runs in N threads (serveThreads), each with its own
+//   reactor and SO_REUSEPORT listener on the shared port; no control channel then (stats() are
+//   per thread), and SIGTERM stops every thread.
 import { writeSync } from 'node:fs';
 import {
-  AF_INET, AsyncChat, Dispatcher, IPPROTO_TCP, TCP_NODELAY, closeAll, loop, loopAsync, resetStats, stats,
+  AF_INET, AsyncChat, Dispatcher, IPPROTO_TCP, TCP_NODELAY, closeAll, isServedThread, loop, loopAsync,
+  resetStats, runThread, serveThreads, setReusePort, stats,
 } from 'asynchat';
 
 export function option(name, fallback) {
@@ -22,12 +26,13 @@ export function ready(info) {
 }
 
 class Listener extends Dispatcher {
-  constructor(Handler) {
+  constructor(Handler, { port = Number(option('port', 0)), reusePort = false } = {}) {
     super();
     this.Handler = Handler;
     this.createSocket(AF_INET);
     this.setReuseAddr();
-    this.bind(['127.0.0.1', Number(option('port', 0))]);
+    if (reusePort) setReusePort(this.socket);
+    this.bind(['127.0.0.1', port]);
     this.listen(1024);
   }
 
@@ -69,6 +74,17 @@ class Control extends AsyncChat {
 /** Serves Handler (an AsyncChat or Dispatcher subclass taking the accepted socket). */
 export async function serve(Handler) {
   const mode = option('mode', 'blocking');
+  const threads = Number(option('threads', 1));
+  if (isServedThread()) {
+    runThread((thread) => new Listener(Handler, { port: thread.port, reusePort: thread.threads > 1 }).port);
+    return;
+  }
+  if (threads > 1) {
+    const server = await serveThreads(process.argv[1], { threads, mode, argv: ['--mode', mode] });
+    ready({ port: server.port, control: null, mode, threads });
+    await server.closed;
+    return;
+  }
   const server = new Listener(Handler);
   const control = new Listener(Control);
   ready({ port: server.port, control: control.port, mode });

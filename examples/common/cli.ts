@@ -11,6 +11,8 @@ export interface Cli {
   mode: Mode;
   /** --idle-timeout in seconds (0: off), or null when not given (each example has its default). */
   idleTimeout: number | null;
+  /** `--threads N` (default 1): threads serving the example, each with its own listener (examples/common/threads.ts). */
+  threads: number;
   /** The other `--name value` (or `--name=value`) options, by name. */
   options: Map<string, string>;
   /** Arguments that are not options (after `--`, everything is). */
@@ -26,7 +28,7 @@ export function parseArgs(usage: string, known: string[] = [], argv = process.ar
     process.stderr.write(`${message}\n\n${usage}`);
     process.exit(2);
   };
-  const cli: Cli = { host: '127.0.0.1', port: 0, mode: 'attached', idleTimeout: null, options: new Map(), args: [] };
+  const cli: Cli = { host: '127.0.0.1', port: 0, mode: 'attached', idleTimeout: null, threads: 1, options: new Map(), args: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') {
@@ -54,6 +56,9 @@ export function parseArgs(usage: string, known: string[] = [], argv = process.ar
       cli.mode = value as Mode;
     } else if (name === 'idle-timeout') {
       cli.idleTimeout = secondsValue(value, name, fail);
+    } else if (name === 'threads') {
+      cli.threads = Number(value);
+      if (!Number.isInteger(cli.threads) || cli.threads < 1 || cli.threads > 1024) fail(`bad --threads: ${value}`);
     } else if (known.includes(name)) cli.options.set(name, value);
     else fail(`unknown option --${name}`);
   }
@@ -95,11 +100,12 @@ export function intOption(cli: Cli, name: string, fallback: number): number {
 }
 
 /**
- * The line tests and scripts wait for: `<name>: listening on <host>:<port> (<mode> mode)`.
+ * The line tests and scripts wait for: `<name>: listening on <host>:<port> (<mode> mode)`, with
+ * `, <N> threads` after the mode when there are more than one.
  * Written synchronously, as blocking mode never lets Node flush an asynchronous write.
  */
 export function announce(name: string, cli: Cli, port: number): void {
-  say(`${name}: listening on ${cli.host}:${port} (${cli.mode} mode)`);
+  say(`${name}: listening on ${cli.host}:${port} (${cli.mode} mode${cli.threads > 1 ? `, ${cli.threads} threads` : ''})`);
 }
 
 /** A line on stdout, written at once (in blocking mode, an asynchronous write would wait). */

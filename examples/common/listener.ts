@@ -1,7 +1,7 @@
 // The listening socket every example server starts with: a Dispatcher that binds, listens, and
 // hands each accepted connection to the protocol's AsyncChat subclass.
 import {
-  AF_INET, AF_INET6, Dispatcher, socketMap, type Address, type Socket, type SocketMap,
+  AF_INET, AF_INET6, Dispatcher, setReusePort, socketMap, type Address, type Socket, type SocketMap,
 } from '../../src';
 
 /** What the servers' command lines default --idle-timeout to (seconds). */
@@ -22,6 +22,8 @@ export interface ListenOptions {
   idleTimeout?: number | null;
   /** Connections held at once; the others wait in the backlog (default: no limit). */
   maxConnections?: number | null;
+  /** Share the port with the listeners of other threads (SO_REUSEPORT; see serveThreads). */
+  reusePort?: boolean;
 }
 
 export class Listener extends Dispatcher {
@@ -34,6 +36,7 @@ export class Listener extends Dispatcher {
     const host = options.host ?? '127.0.0.1';
     this.createSocket(host.includes(':') ? AF_INET6 : AF_INET);
     this.setReuseAddr();
+    if (options.reusePort) setReusePort(this.socket as Socket);
     this.bind([host, options.port ?? 0]);
     this.listen(options.backlog ?? 128);
   }

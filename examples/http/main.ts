@@ -1,8 +1,9 @@
-// npm run example:http -- [--port 8080] [--host 127.0.0.1] [--mode attached|blocking]
+// npm run example:http -- [--port 8080] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
 //                         [--root FOLDER] [--max-head BYTES] [--max-body BYTES]
 import path from 'node:path';
-import { announce, intOption, parseArgs, say, serve, idleTimeoutOf, secondsOption } from '../common/cli';
+import { idleTimeoutOf, intOption, parseArgs, secondsOption } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
+import { serveExample } from '../common/threads';
 import { HttpServer } from './server';
 
 const usage = `usage: npm run example:http -- [options]
@@ -14,6 +15,7 @@ A static file server (HTTP/1.1, GET and HEAD, keep-alive). Try it: curl -i http:
   --mode MODE     attached (loopAsync, default) or blocking (loop)
   --idle-timeout S
                   close a connection silent for S seconds (default 300; 0: never)
+  --threads N     threads serving the port (default 1)
   --root FOLDER   the folder served (default examples/http/public)
   --max-head N    most bytes in a request's line and headers (default 16384)
   --max-body N    largest request body read (default 1048576)
@@ -23,15 +25,11 @@ A static file server (HTTP/1.1, GET and HEAD, keep-alive). Try it: curl -i http:
 `;
 
 const cli = parseArgs(usage, ['root', 'max-head', 'max-body', 'header-timeout']);
-const server = new HttpServer({
-  host: cli.host,
-  port: cli.port,
+const settings = {
   idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
   root: path.resolve(cli.options.get('root') ?? path.join(__dirname, 'public')),
   maxHead: intOption(cli, 'max-head', 16 * 1024),
   maxBody: intOption(cli, 'max-body', 1024 * 1024),
   headerTimeout: secondsOption(cli, 'header-timeout', 60),
-});
-announce('http', cli, server.port);
-say(`http: serving ${server.root}`);
-void serve(cli.mode);
+};
+void serveExample('http', cli, __filename, (at) => new HttpServer({ ...at, ...settings }).port, [`http: serving ${settings.root}`]);

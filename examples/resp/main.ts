@@ -1,7 +1,8 @@
-// npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking]
+// npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
 //                         [--max-bulk BYTES] [--max-line BYTES]
-import { announce, intOption, parseArgs, serve, idleTimeoutOf } from '../common/cli';
+import { idleTimeoutOf, intOption, parseArgs } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
+import { serveExample } from '../common/threads';
 import { RespServer } from './server';
 
 const usage = `usage: npm run example:resp -- [options]
@@ -14,17 +15,13 @@ QUIT). Try it: redis-cli -p 6380 SET greeting hello; redis-cli -p 6380 GET greet
   --mode MODE     attached (loopAsync, default) or blocking (loop)
   --idle-timeout S
                   close a connection silent for S seconds (default 300; 0: never)
+  --threads N     threads serving the port, each with its own store (default 1)
   --max-bulk N    largest bulk string in bytes (default 67108864)
   --max-line N    longest inline command in bytes (default 65536)
 `;
 
 const cli = parseArgs(usage, ['max-bulk', 'max-line']);
-const server = new RespServer({
-  host: cli.host,
-  port: cli.port,
-  idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
-  maxBulk: intOption(cli, 'max-bulk', 64 * 1024 * 1024),
-  maxLine: intOption(cli, 'max-line', 64 * 1024),
-});
-announce('resp', cli, server.port);
-void serve(cli.mode);
+const idleTimeout = idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT);
+const maxBulk = intOption(cli, 'max-bulk', 64 * 1024 * 1024);
+const maxLine = intOption(cli, 'max-line', 64 * 1024);
+void serveExample('resp', cli, __filename, (at) => new RespServer({ ...at, idleTimeout, maxBulk, maxLine }).port);

@@ -1,9 +1,10 @@
-// npm run example:smtp -- [--port 2525] [--host 127.0.0.1] [--mode attached|blocking]
+// npm run example:smtp -- [--port 2525] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
 //                         [--dir FOLDER] [--max-line N] [--max-size BYTES] [--hostname NAME]
 import os from 'node:os';
 import path from 'node:path';
-import { announce, intOption, parseArgs, say, serve, idleTimeoutOf, secondsOption } from '../common/cli';
+import { idleTimeoutOf, intOption, parseArgs, secondsOption } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
+import { serveExample } from '../common/threads';
 import { SmtpServer, saveTo } from './server';
 
 const usage = `usage: npm run example:smtp -- [options]
@@ -15,6 +16,7 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
   --host ADDR      address to listen on (default 127.0.0.1)
   --mode MODE      attached (loopAsync, default) or blocking (loop)
   --idle-timeout S close a connection silent for S seconds (default 300; 0: never)
+  --threads N      threads serving the port (default 1)
   --dir FOLDER     where messages are written (default: asynchat-mail in the temp folder)
   --max-line N     longest command line in bytes (default 512)
   --max-size N     largest message in bytes (default 33554432)
@@ -25,16 +27,14 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
 
 const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname', 'data-timeout']);
 const dir = path.resolve(cli.options.get('dir') ?? path.join(os.tmpdir(), 'asynchat-mail'));
-const server = new SmtpServer({
-  host: cli.host,
-  port: cli.port,
+const limits = {
   idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
   hostname: cli.options.get('hostname'),
   maxLine: intOption(cli, 'max-line', 512),
   maxMessageSize: intOption(cli, 'max-size', 32 * 1024 * 1024),
   dataTimeout: secondsOption(cli, 'data-timeout', 600),
-  onMessage: saveTo(dir),
-});
-announce('smtp', cli, server.port);
-say(`smtp: messages go to ${dir}`);
-void serve(cli.mode);
+};
+void serveExample(
+  'smtp', cli, __filename, (at) => new SmtpServer({ ...at, ...limits, onMessage: saveTo(dir) }).port,
+  [`smtp: messages go to ${dir}`],
+);

@@ -48,6 +48,7 @@ export interface NativeConstants {
   SOL_SOCKET: number;
   SO_REUSEADDR: number;
   SO_REUSEPORT?: number;
+  SO_REUSEPORT_LB?: number;
   SO_ERROR: number;
   SO_LINGER: number;
   SO_RCVBUF: number;

@@ -26,6 +26,7 @@ export const SOL_SOCKET = C.SOL_SOCKET;
 export const SO_REUSEADDR = C.SO_REUSEADDR;
 /** Option: several sockets bind the same port; undefined where the platform lacks it. */
 export const SO_REUSEPORT = C.SO_REUSEPORT;
+export const SO_REUSEPORT_LB = C.SO_REUSEPORT_LB;
 /** Option (read-only): the pending socket error, cleared by reading it. */
 export const SO_ERROR = C.SO_ERROR;
 /** Option: what close() does with unsent data (a struct linger buffer). */
