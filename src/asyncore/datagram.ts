@@ -32,27 +32,26 @@ export function isDatagramSocket(sock: SocketLike): boolean {
 /** A read event on a datagram dispatcher: handleRead once per waiting datagram, within the bound. */
 export function readDatagrams(d: Dispatcher): void {
   const sock = d.socket as Socket;
+  const atEvent = sock._received;
   for (let calls = 1; ; calls++) {
     const before = sock._received;
     d.handleRead();
     // Stop when the handler took nothing (it is not reading now), or saw the socket empty, or
     // closed or replaced it, or no longer wants to read.
-    if (calls === DATAGRAM_READS_PER_EVENT || d.closed || d.socket !== sock || sock._drained || sock._received === before) return;
-    if (!d.readable() || !native.pending(sock.fileno())) return;
+    if (calls === DATAGRAM_READS_PER_EVENT || d.closed || d.socket !== sock || sock._drained || sock._received === before) break;
+    if (!d.readable() || !native.pending(sock.fileno())) break;
+  }
+  // The handler received nothing. If a socket error (an ICMP port unreachable) made the fd
+  // ready, left pending it would wake every wait (kqueue reports it as a plain read, epoll as
+  // an error condition): it goes to handleError.
+  if (sock._received === atEvent && !d.closed && d.socket === sock) {
+    const err = d._socketError();
+    if (err !== 0) d.handleError(systemError(err, 'recvfrom'));
   }
 }
 
 /** An error condition on a datagram dispatcher (the event's flags): a read, not a close. */
 export function datagramErrorEvent(d: Dispatcher, flags: number): void {
-  // With READ, handleRead has run already; an error still pending is reported by the next wait
-  // (the fd stays ready) and raised by the handler's next receive.
-  if ((flags & EV.READ) !== 0) return;
-  const sock = d.socket as Socket;
-  const before = sock._received;
-  d.handleReadEvent();
-  if (d.closed || d.socket !== sock || sock._received !== before) return;
-  // The handler received nothing: it either caught the error (then it is cleared) or did not
-  // try. Left pending, the error would wake every wait: it goes to handleError.
-  const err = d._socketError();
-  if (err !== 0) d.handleError(systemError(err, 'recvfrom'));
+  // With READ, the read (and the error check after it) has run already.
+  if ((flags & EV.READ) === 0) d.handleReadEvent();
 }
