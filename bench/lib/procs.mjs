@@ -35,7 +35,10 @@ function findCompiler() {
 /** Compiles a C file of bench/ into build-bench/<name> unless it is there and newer than its source. */
 export function ensureBinary(name, source, log = () => {}) {
   const binary = path.join(buildDir, name);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
+  // The load generators share bench/loadgen/common.h: a change there rebuilds them too.
+  const shared = path.join(path.dirname(source), 'common.h');
+  const sourceTime = Math.max(statSync(source).mtimeMs, existsSync(shared) ? statSync(shared).mtimeMs : 0);
+  if (existsSync(binary) && statSync(binary).mtimeMs >= sourceTime) return binary;
   const [cc, ...ccArgs] = findCompiler();
   mkdirSync(buildDir, { recursive: true });
   const tmp = `${binary}.${process.pid}.tmp`;

@@ -38,6 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROGRAM "loadgen"
+#include "common.h"
+
 #define MAX_MSG 4096          // largest request or reply any protocol generates
 #define READ_SIZE (256 * 1024)
 #define IDLE_CONNECTING 512   // idle connections set up at a time (the server's backlog)
@@ -59,21 +62,7 @@ static int opt_server_pid = 0;
 static int opt_control = 0;
 static int opt_quiet = 0;
 
-static void die(int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "loadgen: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  exit(status);
-}
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 // ---- connections ----
 
@@ -436,22 +425,6 @@ static void on_writable(conn *c) {
 
 // ---- CPU time and the control channel ----
 
-static double cpu_seconds(int pid) {
-  char path[64], buf[1024];
-  if (pid > 0) snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  else snprintf(path, sizeof path, "/proc/self/stat");
-  FILE *f = fopen(path, "r");
-  if (f == NULL) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (p == NULL) return -1;
-  unsigned long ut = 0, st = 0;
-  // after the command: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static int control_fd = -1;
 

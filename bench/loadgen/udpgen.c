@@ -29,6 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROGRAM "udpgen"
+#include "common.h"
+
 #define MAX_SIZE 1400
 #define MAX_DEPTH 64
 #define LOSS_NS (200ULL * 1000000ULL)
@@ -39,21 +42,7 @@ static const char *opt_host = "127.0.0.1";
 static int opt_port = 0, opt_clients = 50, opt_depth = 4, opt_size = 64, opt_server_pid = 0;
 static double opt_warmup = 1.0, opt_duration = 3.0;
 
-static void die(int status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, "udpgen: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
-  va_end(ap);
-  exit(status);
-}
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 typedef struct {
   int fd;
@@ -91,21 +80,6 @@ static void send_request(client *c, int slot) {
   if (n < 0 && errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED) die(1, "send: %s", strerror(errno));
 }
 
-static double cpu_seconds(int pid) {
-  char path[64], buf[1024];
-  if (pid > 0) snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  else snprintf(path, sizeof path, "/proc/self/stat");
-  FILE *f = fopen(path, "r");
-  if (f == NULL) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (p == NULL) return -1;
-  unsigned long ut = 0, st = 0;
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
