@@ -33,5 +33,8 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
 export function stopTlsOn(d: Dispatcher): void {
   const tls = d._tls;
   if (tls === null || !tls.handshakeDone) throw stateError('stopTls without an established TLS connection');
+  // What was pushed before stopTls() is still TLS data: out before the close_notify.
+  const queued = d._queuedOutput();
+  if (queued !== null && !queued.empty) d._writeOut(queued, 1 << 20, 64);
   tls.stop();
 }
