@@ -1,5 +1,6 @@
 // npm run example:chat -- [--port 7000] [--host 127.0.0.1] [--mode attached|blocking]
 //                         [--max-backlog BYTES] [--max-line BYTES]
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { announce, intOption, parseArgs, serve } from '../common/cli';
 import { ChatRoom } from './server';
 
@@ -13,12 +14,13 @@ A chat room: the first line you send is your nick, every other line goes to ever
   --mode MODE        attached (loopAsync, default) or blocking (loop)
   --max-backlog N    bytes that may wait for a slow reader before it is dropped (default 262144)
   --max-line N       longest line accepted, in bytes (default 4096)
-`;
+${TLS_USAGE}`;
 
-const cli = parseArgs(usage, ['max-backlog', 'max-line']);
+const cli = parseArgs(usage, [...['max-backlog', 'max-line'], ...TLS_FLAGS]);
 const room = new ChatRoom({
   host: cli.host,
   port: cli.port,
+  tls: tlsContextOf(cli),
   maxBacklog: intOption(cli, 'max-backlog', 256 * 1024),
   maxLine: intOption(cli, 'max-line', 4096),
 });

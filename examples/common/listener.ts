@@ -1,7 +1,7 @@
 // The listening socket every example server starts with: a Dispatcher that binds, listens, and
 // hands each accepted connection to the protocol's AsyncChat subclass.
 import {
-  AF_INET, AF_INET6, Dispatcher, socketMap, type Address, type Socket, type SocketMap,
+  AF_INET, AF_INET6, Dispatcher, socketMap, type Address, type Socket, type SocketMap, type TlsContext,
 } from '../../src';
 
 export interface ListenOptions {
@@ -12,11 +12,16 @@ export interface ListenOptions {
   /** The socket map to serve from (default: the global socketMap). */
   map?: SocketMap;
   backlog?: number;
+  /** Serve TLS: each accepted connection starts it (server side) before anything is read. */
+  tls?: TlsContext;
 }
 
 export class Listener extends Dispatcher {
-  constructor(options: ListenOptions, private readonly onAccept: (sock: Socket, addr: Address) => void) {
+  private readonly tls: TlsContext | undefined;
+
+  constructor(options: ListenOptions, private readonly onAccept: (sock: Socket, addr: Address) => Dispatcher | void) {
     super(null, options.map ?? socketMap);
+    this.tls = options.tls;
     const host = options.host ?? '127.0.0.1';
     this.createSocket(host.includes(':') ? AF_INET6 : AF_INET);
     this.setReuseAddr();
@@ -30,7 +35,10 @@ export class Listener extends Dispatcher {
   }
 
   override handleAccepted(sock: Socket, addr: Address): void {
-    this.onAccept(sock, addr);
+    const channel = this.onAccept(sock, addr);
+    if (this.tls !== undefined && channel instanceof Dispatcher && !channel.closed) {
+      channel.startTls(this.tls, { serverSide: true, cleartextFirst: false });
+    }
   }
 
   // The default handleError closes the channel: for a listener, that would end the server

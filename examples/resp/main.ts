@@ -1,5 +1,6 @@
 // npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking]
 //                         [--max-bulk BYTES] [--max-line BYTES]
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { announce, intOption, parseArgs, serve } from '../common/cli';
 import { RespServer } from './server';
 
@@ -13,12 +14,13 @@ QUIT). Try it: redis-cli -p 6380 SET greeting hello; redis-cli -p 6380 GET greet
   --mode MODE     attached (loopAsync, default) or blocking (loop)
   --max-bulk N    largest bulk string in bytes (default 67108864)
   --max-line N    longest inline command in bytes (default 65536)
-`;
+${TLS_USAGE}`;
 
-const cli = parseArgs(usage, ['max-bulk', 'max-line']);
+const cli = parseArgs(usage, [...['max-bulk', 'max-line'], ...TLS_FLAGS]);
 const server = new RespServer({
   host: cli.host,
   port: cli.port,
+  tls: tlsContextOf(cli),
   maxBulk: intOption(cli, 'max-bulk', 64 * 1024 * 1024),
   maxLine: intOption(cli, 'max-line', 64 * 1024),
 });

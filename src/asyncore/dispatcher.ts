@@ -195,8 +195,10 @@ export class Dispatcher implements Channel {
   /** Bytes sent: 0 when the socket's buffer is full, or when the peer is gone (then closed). */
   send(data: Uint8Array | string): number {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const tls = this._tls;
+    if (tls !== null && tls.holdsOutput) return 0;  // Python's SSLWantWriteError: nothing taken
     try {
-      const n = this._tls !== null && this._tls.encrypting ? this._tls.send(bytes) : this.socket!.trySend(bytes);
+      const n = tls !== null && tls.encrypting ? tls.send(bytes) : this.socket!.trySend(bytes);
       return n < 0 ? 0 : n;
     } catch (err) {
       if (isDisconnect(err)) {
@@ -388,6 +390,7 @@ export class Dispatcher implements Channel {
     try {
       const tls = this._tls;
       if (tls === null) return out.writeTo(this._fileno!, maxBytes, maxChunks);
+      if (tls.holdsOutput) return WROTE_FULL;
       return tls.afterWrite(out.writeTo(this._fileno!, maxBytes, maxChunks, tls.encrypting ? tls : undefined), out);
     } catch (err) {
       if (!isDisconnect(err)) throw err;

@@ -10,6 +10,12 @@ export interface StartTlsOptions {
   serverSide?: boolean;
   /** A client's server name: sent as SNI and verified against the certificate (default: the context's servername). */
   serverHostname?: string;
+  /**
+   * Output queued before startTls() goes out in cleartext first (default true: a STARTTLS
+   * reply). false: it is encrypted, as the first data of the TLS connection (a greeting pushed
+   * by a constructor before a listener started TLS on the connection).
+   */
+  cleartextFirst?: boolean;
 }
 
 function stateError(message: string): Error {
@@ -26,7 +32,7 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
   if (!d.connected && !d.connecting) throw stateError('startTls before the connection is made: call it from handleConnect()');
   const serverSide = options.serverSide === true;
   const hostname = serverSide ? null : options.serverHostname ?? context.options.servername ?? null;
-  d._tls = new TlsSession(d, context, serverSide, hostname);
+  d._tls = new TlsSession(d, context, serverSide, hostname, options.cleartextFirst !== false);
   d._tls.start();
 }
 

@@ -66,11 +66,14 @@ export class TlsSession {
   private want = 0;
   private freed = false;
 
-  constructor(private readonly owner: TlsOwner, context: TlsContext, serverSide: boolean, hostname: string | null) {
+  constructor(
+    private readonly owner: TlsOwner, context: TlsContext, serverSide: boolean, hostname: string | null,
+    cleartextFirst: boolean,
+  ) {
     this.serverSide = serverSide;
     this.conn = new native.TlsConnection(context.side(serverSide), owner._fileno!, serverSide, hostname, this.status);
     const queued = owner._queuedOutput();
-    this.state = queued !== null && !queued.empty ? 'flushing' : 'handshake';
+    this.state = cleartextFirst && queued !== null && !queued.empty ? 'flushing' : 'handshake';
   }
 
   /** Starts the handshake (unless cleartext output must go first). */
@@ -161,6 +164,11 @@ export class TlsSession {
   /** Socket.send over TLS: plaintext bytes taken, -1 when the socket is full. */
   send(data: Uint8Array): number {
     return this.conn.writev(data, 0);
+  }
+
+  /** Output waits (neither cleartext nor TLS data may go out during the handshake or the unwrap). */
+  get holdsOutput(): boolean {
+    return this.state === 'handshake' || this.state === 'closing';
   }
 
   /** Whether the output queue's writes go through TLS yet (not while cleartext before startTls drains). */

@@ -1,0 +1,58 @@
+// The example servers with --tls-cert/--tls-key, against real clients: curl --cacert (HTTPS,
+// keep-alive, HEAD), redis-cli --tls (RESP), openssl s_client (chat). Both modes, as the CLI.
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MODES, startCli } from './helpers';
+import { hasCurl, hasOpenssl, makePki, runClient, type Pki } from '../helpers/tls';
+
+const hasRedisCli = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+let pki: Pki;
+beforeAll(() => {
+  if (hasOpenssl) pki = makePki();
+});
+afterAll(() => pki?.cleanup());
+
+const tlsArgs = (): string[] => ['--tls-cert', pki.files.serverCert, '--tls-key', pki.files.serverKey];
+
+describe.skipIf(!hasOpenssl)('examples over TLS', () => {
+  describe.each(MODES)('%s', (mode) => {
+    it.skipIf(!hasCurl)('http serves HTTPS to curl --cacert: two GETs on one connection, and HEAD', async () => {
+      const server = await startCli('http', ['--mode', mode, ...tlsArgs()]);
+      try {
+        const url = `https://localhost:${server.port}/`;
+        const r = await runClient('curl', ['-sS', '--cacert', pki.files.ca, '-o', '/dev/null', '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\\n',
+          '--resolve', `localhost:${server.port}:127.0.0.1`, url, url]);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('200 1\n200 0\n');
+        const head = await runClient('curl', ['-sS', '-I', '--cacert', pki.files.ca, '--resolve', `localhost:${server.port}:127.0.0.1`, url]);
+        expect(head.stdout).toMatch(/^HTTP\/1\.1 200/);
+        expect(head.stdout).toMatch(/content-length: \d+/i);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it.skipIf(!hasRedisCli)('resp serves redis-cli --tls', async () => {
+      const server = await startCli('resp', ['--mode', mode, ...tlsArgs()]);
+      try {
+        const cli = ['--tls', '--cacert', pki.files.ca, '-h', '127.0.0.1', '-p', String(server.port)];
+        expect((await runClient('redis-cli', [...cli, 'SET', 'k', 'v'])).stdout.trim()).toBe('OK');
+        expect((await runClient('redis-cli', [...cli, 'GET', 'k'])).stdout.trim()).toBe('v');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('chat over TLS with openssl s_client', async () => {
+      const server = await startCli('chat', ['--mode', mode, ...tlsArgs()]);
+      try {
+        const r = await runClient('openssl', ['s_client', '-connect', `127.0.0.1:${server.port}`, '-quiet', '-CAfile', pki.files.ca,
+          '-verify_return_error'], 'alice\n/quit\n', 10000);
+        expect(r.stdout).toMatch(/^\* welcome to the chat room[^]*\* welcome, alice!/);
+        expect(r.code).toBe(0);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+});
