@@ -2,6 +2,7 @@
 //                         [--dir FOLDER] [--max-line N] [--max-size BYTES] [--hostname NAME]
 import os from 'node:os';
 import path from 'node:path';
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { announce, intOption, parseArgs, say, serve } from '../common/cli';
 import { SmtpServer, saveTo } from './server';
 
@@ -17,9 +18,10 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
   --max-line N     longest command line in bytes (default 512)
   --max-size N     largest message in bytes (default 33554432)
   --hostname NAME  the name the server gives itself (default: this host's name)
+${TLS_USAGE}  (smtp offers them as STARTTLS, RFC 3207)
 `;
 
-const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname']);
+const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname', ...TLS_FLAGS]);
 const dir = path.resolve(cli.options.get('dir') ?? path.join(os.tmpdir(), 'asynchat-mail'));
 const server = new SmtpServer({
   host: cli.host,
@@ -28,6 +30,7 @@ const server = new SmtpServer({
   maxLine: intOption(cli, 'max-line', 512),
   maxMessageSize: intOption(cli, 'max-size', 32 * 1024 * 1024),
   onMessage: saveTo(dir),
+  starttls: tlsContextOf(cli),
 });
 announce('smtp', cli, server.port);
 say(`smtp: messages go to ${dir}`);

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES, startCli } from './helpers';
-import { hasCurl, hasOpenssl, makePki, runClient, type Pki } from '../helpers/tls';
+import { hasCurl, hasOpenssl, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
 
 const hasRedisCli = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
 let pki: Pki;
@@ -38,6 +38,32 @@ describe.skipIf(!hasOpenssl)('examples over TLS', () => {
         const cli = ['--tls', '--cacert', pki.files.ca, '-h', '127.0.0.1', '-p', String(server.port)];
         expect((await runClient('redis-cli', [...cli, 'SET', 'k', 'v'])).stdout.trim()).toBe('OK');
         expect((await runClient('redis-cli', [...cli, 'GET', 'k'])).stdout.trim()).toBe('v');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it.skipIf(!hasPython)("smtp: STARTTLS with Python's smtplib.starttls(), a second STARTTLS refused, the mail delivered", async () => {
+      const dir = `${pki.dir}/mail-${mode}`;
+      const server = await startCli('smtp', ['--mode', mode, '--dir', dir, '--hostname', 'mx.test', ...tlsArgs()]);
+      try {
+        const r = await runClient('python3', ['-c', `
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+s.ehlo('client')
+print('offered', s.has_extn('starttls'))
+print(s.starttls(context=ctx)[0])
+s.ehlo('client')
+print('again', s.has_extn('starttls'), s.sock.version())
+print(s.docmd('STARTTLS')[0])
+s.sendmail('me@here', ['you@there'], 'Subject: over tls\\r\\n\\r\\nsecret\\r\\n')
+s.quit()`, String(server.port), pki.files.ca]);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('offered True\n220\nagain False TLSv1.3\n503\n');
+        const files = require('node:fs').readdirSync(dir) as string[];
+        expect(files.length).toBe(1);
+        expect(require('node:fs').readFileSync(`${dir}/${files[0]}`, 'utf8')).toMatch(/secret/);
       } finally {
         await server.stop();
       }
