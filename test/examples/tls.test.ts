@@ -2,7 +2,7 @@
 // keep-alive, HEAD), redis-cli --tls (RESP), openssl s_client (chat). Both modes, as the CLI.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODES, startCli } from './helpers';
+import { MODES, root, startCli } from './helpers';
 import { hasCurl, hasOpenssl, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
 
 const hasRedisCli = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -27,6 +27,20 @@ describe.skipIf(!hasOpenssl)('examples over TLS', () => {
         const head = await runClient('curl', ['-sS', '-I', '--cacert', pki.files.ca, '--resolve', `localhost:${server.port}:127.0.0.1`, url]);
         expect(head.stdout).toMatch(/^HTTP\/1\.1 200/);
         expect(head.stdout).toMatch(/content-length: \d+/i);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('the client example with --tls --ca talks to the resp example over TLS', async () => {
+      const server = await startCli('resp', ['--mode', mode, ...tlsArgs()]);
+      try {
+        const r = await runClient(process.execPath, [`${root}/examples/run.cjs`, 'client', '--mode', mode, '--port', String(server.port),
+          '--tls', '--ca', pki.files.ca, 'SET', 'n', '41', ';', 'INCR', 'n']);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('OK\n(integer) 42\n');
+        const bad = await runClient(process.execPath, [`${root}/examples/run.cjs`, 'client', '--port', String(server.port), '--tls', 'PING']);
+        expect(bad.stderr).toMatch(/certificate verification failed: UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
       } finally {
         await server.stop();
       }
