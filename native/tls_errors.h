@@ -1,5 +1,5 @@
 // Errors of the TLS layer: OpenSSL's error queue drained into the message, a stable
-// ERR_ASYNCHAT_TLS_* code, and `reason` (OpenSSL's reason, or the verify result's name).
+// code of the TLS family, and `reason` (OpenSSL's reason, or the verify result's name).
 #pragma once
 #ifdef ASYNCHAT_HAVE_TLS
 
