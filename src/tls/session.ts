@@ -76,10 +76,14 @@ export class TlsSession {
     this.state = cleartextFirst && queued !== null && !queued.empty ? 'flushing' : 'handshake';
   }
 
-  /** Starts the handshake (unless cleartext output must go first). */
+  /**
+   * Starts the handshake (unless cleartext output must go first) at the next event, never
+   * inside startTls() itself: as with Python's do_handshake_on_connect=False, a failure then
+   * reaches the channel's handleError, not the code that called startTls (a constructor).
+   */
   start(): void {
-    if (this.state === 'handshake') this.step();
-    else this.owner._touch();
+    this.want = WANT_READ | WANT_WRITE;
+    this.owner._touch();
   }
 
   get handshakeDone(): boolean {
@@ -184,7 +188,7 @@ export class TlsSession {
     if (this.state === 'flushing') {
       if (outcome === WROTE_ALL && out.empty) {
         this.state = 'handshake';
-        this.step();
+        this.start();
       }
       return outcome;
     }
