@@ -221,6 +221,22 @@ print('closed')`, String(port)]));
       expect(err.reason).toBe('http request');
     });
 
+    it('renegotiation is refused (Node\'s tls renegotiate() on TLS 1.2)', async () => {
+      const { seen, result } = await serve(mode, {}, (port) => runClient(process.execPath, ['-e', `
+        const tls = require('node:tls');
+        const s = tls.connect({ host: '127.0.0.1', port: +process.argv[1], rejectUnauthorized: false, maxVersion: 'TLSv1.2' },
+          () => s.write('hi\\n'));
+        let said = false;
+        const say = (what) => { if (!said) console.log('renegotiated:', what); said = true; };
+        s.once('data', () => s.renegotiate({}, (err) => say(err ? 'refused' : 'yes')));
+        s.on('error', () => say('refused')); s.on('close', () => say('refused'));`, String(port)]));
+      expect(result.stdout.trim()).toBe('renegotiated: refused');
+      expect(seen.handshakes).toBe(1);
+      expect(seen.lines).toEqual(['hi']);
+      const err = (seen.errors[0] ?? seen.closeReasons[0]) as Error & { code: string };
+      expect(['ERR_ASYNCHAT_TLS_PROTOCOL', 'ERR_ASYNCHAT_TLS_EOF', 'ECONNRESET']).toContain(err.code);
+    });
+
     it('garbage records after the handshake: ERR_ASYNCHAT_TLS_PROTOCOL, the channel closed', async () => {
       const { seen } = await serve(mode, {}, (port) => runClient(process.execPath, ['-e', `
         const net = require('node:net'), tls = require('node:tls');
