@@ -1,11 +1,11 @@
 // The example servers with --tls-cert/--tls-key, against real clients: curl --cacert (HTTPS,
 // keep-alive, HEAD), redis-cli --tls (RESP), openssl s_client (chat). Both modes, as the CLI.
-import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MODES, root, startCli } from './helpers';
+import { MODES, hasCommand, root, startCli } from './helpers';
 import { hasCurl, hasOpenssl, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
 
-const hasRedisCli = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasRedisCli = hasCommand('redis-cli', ['--version']);
 let pki: Pki;
 beforeAll(() => {
   if (hasOpenssl) pki = makePki();
@@ -75,9 +75,9 @@ s.sendmail('me@here', ['you@there'], 'Subject: over tls\\r\\n\\r\\nsecret\\r\\n'
 s.quit()`, String(server.port), pki.files.ca]);
         expect(r.stderr).toBe('');
         expect(r.stdout).toBe('offered True\n220\nagain False TLSv1.3\n503\n');
-        const files = require('node:fs').readdirSync(dir) as string[];
+        const files = readdirSync(dir);
         expect(files.length).toBe(1);
-        expect(require('node:fs').readFileSync(`${dir}/${files[0]}`, 'utf8')).toMatch(/secret/);
+        expect(readFileSync(`${dir}/${files[0]}`, 'utf8')).toMatch(/secret/);
       } finally {
         await server.stop();
       }

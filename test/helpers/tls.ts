@@ -1,18 +1,15 @@
 // Certificates made for each test run (openssl req into a temp dir, never committed), and real
 // TLS clients nobody here wrote, run as child processes: Node's own tls, Python's ssl, openssl
 // s_client. A test whose client is missing is skipped with a message.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { environmentFor, hasCommand } from '../examples/helpers';
 
-function has(cmd: string, args: string[]): boolean {
-  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-}
-
-export const hasOpenssl = has('openssl', ['version']);
-export const hasPython = has('python3', ['-c', 'import ssl']);
-export const hasCurl = has('curl', ['--version']);
+export const hasOpenssl = hasCommand('openssl', ['version']);
+export const hasPython = hasCommand('python3', ['-c', 'import ssl']);
+export const hasCurl = hasCommand('curl', ['--version']);
 
 export interface Pki {
   dir: string;
@@ -29,7 +26,7 @@ export interface Pki {
 }
 
 function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: environmentFor('openssl') });
 }
 
 /** A CA, a server certificate for localhost/127.0.0.1 and a client certificate, signed by it. */
@@ -39,7 +36,7 @@ export function makePki(): Pki {
   openssl(dir, ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=asynchat test CA']);
   const leaf = (name: string, cn: string, ext: string): void => {
     openssl(dir, ['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    require('node:fs').writeFileSync(path.join(dir, `${name}.ext`), ext);
+    writeFileSync(path.join(dir, `${name}.ext`), ext);
     openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
       '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
   };
@@ -68,7 +65,7 @@ export interface ChildResult {
 /** A running client: its result once it exits (killed after timeoutMs). */
 export function runClient(cmd: string, args: string[], input?: string, timeoutMs = 15000): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: environmentFor(cmd) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
