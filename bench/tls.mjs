@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// TLS line echo, depth 16: asynchat's AsyncChat over TLS against node:tls tuned (one write per
-// read), and against the same AsyncChat in cleartext. Rounds interleave the servers, the order
-// rotating; the table gives medians and ratios from this one run.
+// TLS workloads. Line echo, depth 16: asynchat's AsyncChat over TLS against node:tls tuned (one
+// write per read), and against the same AsyncChat in cleartext. HTTPS keep-alive GET (one request
+// at a time per connection): an AsyncChat HTTP session over TLS against node:https. Rounds
+// interleave the servers, the order rotating; the table gives medians and ratios of this run.
 //
-//   node bench/tls-line.mjs [--rounds 5] [--duration 2] [--conns 50] [--depth 16] [--quick]
+//   node bench/tls.mjs [--rounds 5] [--duration 2] [--conns 50] [--depth 16] [--quick]
 //
 // The load generator is Node (tls.connect / net.connect, in a child process of its own): the C
 // loadgen (bench/loadgen) speaks cleartext only. A Node client costs more per line than the C
@@ -21,6 +22,8 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const LINE = Buffer.from(`${'x'.repeat(62)}\r\n`);
+const BODY = 'Hello, World!';
+const GET = Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
 
 async function server(kind, dir) {
   const cert = readFileSync(path.join(dir, 'c.pem'));
@@ -41,8 +44,18 @@ async function server(kind, dir) {
     s.listen(0, '127.0.0.1', () => console.log(`READY ${s.address().port}`));
     return;
   }
+  if (kind === 'node-https') {
+    const https = await import('node:https');
+    const s = https.createServer({ cert, key, noDelay: true }, (req, res) => {
+      res.sendDate = false;
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(BODY.length), Connection: 'keep-alive' });
+      res.end(BODY);
+    });
+    s.listen(0, '127.0.0.1', () => console.log(`READY ${s.address().port}`));
+    return;
+  }
   const { AsyncChat, Dispatcher, AF_INET, IPPROTO_TCP, TCP_NODELAY, createTlsContext, loopAsync } = await import('asynchat');
-  const ctx = kind === 'asynchat-tls' ? createTlsContext({ cert, key }) : null;
+  const ctx = kind === 'asynchat-plain' ? null : createTlsContext({ cert, key });
   const CRLF = Buffer.from('\r\n');
   class Echo extends AsyncChat {
     constructor(sock) {
@@ -53,6 +66,22 @@ async function server(kind, dir) {
     collectIncomingData(data) { this.keepIncomingData(data); }
     foundTerminator() { this.push(this.getData()); this.push(CRLF); }
   }
+  const RESPONSE = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n' +
+    `Content-Length: ${BODY.length}\r\nConnection: keep-alive\r\n\r\n${BODY}`);
+  class Https extends AsyncChat {
+    constructor(sock) {
+      super(sock);
+      this.setTerminator('\r\n\r\n');
+      this.startTls(ctx, { serverSide: true });
+    }
+    collectIncomingData(data) { this.keepIncomingData(data); }
+    foundTerminator() {
+      const head = this.getData().toString('latin1');
+      this.push(RESPONSE);
+      if (/\r\nconnection:\s*close/i.test(head)) this.closeWhenDone();
+    }
+  }
+  const Handler = kind === 'asynchat-https' ? Https : Echo;
   class Listener extends Dispatcher {
     constructor() {
       super();
@@ -63,7 +92,7 @@ async function server(kind, dir) {
     }
     handleAccepted(sock) {
       sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
-      new Echo(sock);
+      new Handler(sock);
     }
   }
   const l = new Listener();
@@ -71,7 +100,9 @@ async function server(kind, dir) {
   await loopAsync();
 }
 
-async function loadgen(port, useTls, conns, depth, seconds) {
+async function loadgen(port, proto, conns, depth, seconds) {
+  const useTls = proto !== 'plain';
+  const http = proto === 'http';
   const net = await import('node:net');
   const tls = await import('node:tls');
   let lines = 0;
@@ -84,15 +115,24 @@ async function loadgen(port, useTls, conns, depth, seconds) {
     s.setNoDelay(true);
     s.on('error', reject);
     let partial = 0;
+    let text = '';
     s.on('data', (d) => {
-      const n = Math.floor((partial + d.length) / LINE.length);
-      partial = (partial + d.length) % LINE.length;
+      let n;
+      if (http) {
+        // One request at a time: a response is complete when its body (which ends it) is in.
+        text += d.toString('latin1');
+        n = text.endsWith(BODY) ? 1 : 0;
+        if (n > 0) text = '';
+      } else {
+        n = Math.floor((partial + d.length) / LINE.length);
+        partial = (partial + d.length) % LINE.length;
+      }
       if (measuring) lines += n;
-      if (n > 0) s.write(Buffer.concat(Array(n).fill(LINE)));
+      if (n > 0) s.write(http ? Buffer.concat(Array(n).fill(GET)) : Buffer.concat(Array(n).fill(LINE)));
     });
     sockets.push(s);
   })));
-  for (const s of sockets) s.write(Buffer.concat(Array(depth).fill(LINE)));
+  for (const s of sockets) s.write(Buffer.concat(Array(depth).fill(http ? GET : LINE)));
   await new Promise((r) => setTimeout(r, 300));
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -112,9 +152,9 @@ function start(kind, dir) {
   });
 }
 
-function run(port, useTls, o) {
+function run(port, proto, depth, o) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [self, '--loadgen', String(port), useTls ? 'tls' : 'plain', String(o.conns), String(o.depth), String(o.duration)],
+    const child = spawn(process.execPath, [self, '--loadgen', String(port), proto, String(o.conns), String(depth), String(o.duration)],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
@@ -135,21 +175,35 @@ async function main() {
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'ignore' });
-    const kinds = [['asynchat-tls', true], ['node-tls', true], ['asynchat-plain', false]];
-    for (const [kind, useTls] of kinds) servers.push({ kind, useTls, ...(await start(kind, dir)), runs: [] });
-    for (let r = 0; r < o.rounds; r++) {
-      for (let i = 0; i < servers.length; i++) {
-        const s = servers[(i + r) % servers.length];
-        const res = await run(s.port, s.useTls, o);
-        s.runs.push(res);
-        console.log(`round ${r + 1}/${o.rounds}  ${s.kind.padEnd(16)} ${Math.round(res.rate).toString().padStart(9)} lines/s  client cpu ${(res.clientCpu * 100).toFixed(0)}%`);
+    const cases = [
+      { title: `TLS line echo, ${o.conns} connections x depth ${o.depth}`, unit: 'lines/s', depth: o.depth,
+        kinds: [['asynchat-tls', 'tls'], ['node-tls', 'tls'], ['asynchat-plain', 'plain']],
+        ratios: [['asynchat-tls', 'node-tls', 1.5], ['asynchat-tls', 'asynchat-plain', 0.5]] },
+      { title: `HTTPS keep-alive GET, ${o.conns} connections, one request at a time`, unit: 'requests/s', depth: 1,
+        kinds: [['asynchat-https', 'http'], ['node-https', 'http']], ratios: [['asynchat-https', 'node-https', 2]] },
+    ];
+    const summary = [];
+    for (const c of cases) {
+      const these = [];
+      for (const [kind, proto] of c.kinds) {
+        const s = { kind, proto, ...(await start(kind, dir)), runs: [] };
+        servers.push(s);
+        these.push(s);
       }
+      for (let r = 0; r < o.rounds; r++) {
+        for (let i = 0; i < these.length; i++) {
+          const s = these[(i + r) % these.length];
+          const res = await run(s.port, s.proto, c.depth, o);
+          s.runs.push(res);
+          console.log(`round ${r + 1}/${o.rounds}  ${s.kind.padEnd(16)} ${Math.round(res.rate).toString().padStart(9)} ${c.unit}  client cpu ${(res.clientCpu * 100).toFixed(0)}%`);
+        }
+      }
+      const rate = Object.fromEntries(these.map((s) => [s.kind, median(s.runs.map((x) => x.rate))]));
+      summary.push(`\n${c.title}, medians of ${o.rounds} rounds:`);
+      for (const s of these) summary.push(`  ${s.kind.padEnd(16)} ${Math.round(rate[s.kind])} ${c.unit}`);
+      for (const [a, b, min] of c.ratios) summary.push(`  ${a} / ${b}: ${(rate[a] / rate[b]).toFixed(2)}x (target >= ${min}x)`);
     }
-    const rate = Object.fromEntries(servers.map((s) => [s.kind, median(s.runs.map((x) => x.rate))]));
-    console.log(`\nTLS line echo, ${o.conns} connections x depth ${o.depth}, medians of ${o.rounds} rounds:`);
-    for (const s of servers) console.log(`  ${s.kind.padEnd(16)} ${Math.round(rate[s.kind])} lines/s`);
-    console.log(`  asynchat TLS / node:tls tuned   ${(rate['asynchat-tls'] / rate['node-tls']).toFixed(2)}x (target >= 1.5x)`);
-    console.log(`  asynchat TLS / asynchat clear   ${(rate['asynchat-tls'] / rate['asynchat-plain']).toFixed(2)}x (target >= 0.5x)`);
+    console.log(summary.join('\n'));
   } finally {
     for (const s of servers) s.child.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -157,5 +211,5 @@ async function main() {
 }
 
 if (process.argv[2] === '--server') await server(process.argv[3], process.argv[4]);
-else if (process.argv[2] === '--loadgen') await loadgen(Number(process.argv[3]), process.argv[4] === 'tls', ...process.argv.slice(5).map(Number));
+else if (process.argv[2] === '--loadgen') await loadgen(Number(process.argv[3]), process.argv[4], ...process.argv.slice(5).map(Number));
 else await main();
