@@ -24,6 +24,19 @@ describe.skipIf(!hasOpenssl)('examples over TLS', () => {
           '--resolve', `localhost:${server.port}:127.0.0.1`, url, url]);
         expect(r.stderr).toBe('');
         expect(r.stdout).toBe('200 1\n200 0\n');
+        const viaNode = await runClient(process.execPath, ['-e', `
+          const https = require('node:https');
+          const agent = new https.Agent({ keepAlive: true, ca: require('node:fs').readFileSync(process.argv[2]) });
+          const get = () => new Promise((ok, no) => https.get({ host: '127.0.0.1', servername: 'localhost', port: +process.argv[1], agent },
+            (res) => { const proto = res.socket.getProtocol(); let n = 0; res.on('data', (d) => { n += d.length; }); res.on('end', () => ok([res.statusCode, n, proto])); }).on('error', no));
+          get().then(async (a) => { const b = await get(); console.log(JSON.stringify([a, b])); agent.destroy(); });`,
+          String(server.port), pki.files.ca]);
+        expect(viaNode.stderr).toBe('');
+        const [a, b] = JSON.parse(viaNode.stdout) as [number, number, string][];
+        expect(a[0]).toBe(200);
+        expect(a[1]).toBeGreaterThan(0);
+        expect(a[2]).toBe('TLSv1.3');
+        expect(b).toEqual(a);
         const head = await runClient('curl', ['-sS', '-I', '--cacert', pki.files.ca, '--resolve', `localhost:${server.port}:127.0.0.1`, url]);
         expect(head.stdout).toMatch(/^HTTP\/1\.1 200/);
         expect(head.stdout).toMatch(/content-length: \d+/i);

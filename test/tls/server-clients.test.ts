@@ -221,6 +221,28 @@ print('closed')`, String(port)]));
       expect(err.reason).toBe('http request');
     });
 
+    it.skipIf(!hasPython)('a peer that resets in the middle of the handshake: closed with ECONNRESET, nothing leaked', async () => {
+      const { seen, result } = await serve(mode, {}, (port) => runClient('python3', ['-c', `
+import socket, ssl, struct, sys
+raw = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+ctx = ssl.create_default_context()
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname='localhost')
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+raw.sendall(out.read())          # the ClientHello
+raw.recv(1)                      # the server's first flight has started
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+raw.close()                      # RST
+print('reset')`, String(port)]));
+      expect(result.stdout.trim()).toBe('reset');
+      expect(seen.handshakes).toBe(0);
+      const reason = (seen.closeReasons[0] ?? seen.errors[0]) as Error & { code: string };
+      expect(['ECONNRESET', 'EPIPE']).toContain(reason.code);
+    });
+
     it('renegotiation is refused (Node\'s tls renegotiate() on TLS 1.2)', async () => {
       const { seen, result } = await serve(mode, {}, (port) => runClient(process.execPath, ['-e', `
         const tls = require('node:tls');
