@@ -8,6 +8,7 @@
 #include "reactor.h"
 #include "scan.h"
 #include "sockets.h"
+#include "tls.h"
 
 namespace asynchat {
 
@@ -24,6 +25,7 @@ Napi::Value GetStats(const Napi::CallbackInfo& info) {
   o.Set("accepts", static_cast<double>(s.accepts));
   o.Set("scans", static_cast<double>(s.scans));
   o.Set("reactors", static_cast<double>(GetState(info.Env())->reactors.size()));
+  o.Set("tlsConnections", static_cast<double>(GetState(info.Env())->tls_live));
   return o;
 }
 
@@ -56,6 +58,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSockets(env, exports);
   InitDatagrams(env, exports);
   InitScan(env, exports);
+  InitTls(env, exports);
   return exports;
 }
 

@@ -29,6 +29,7 @@ struct AddonState {
   Stats stats;
   Napi::FunctionReference reactor_constructor;
   std::unordered_set<Reactor*> reactors;
+  uint64_t tls_live = 0;  // TLS connections (SSL objects) not yet freed
   ~AddonState();
 };
 

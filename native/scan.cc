@@ -171,6 +171,11 @@ Napi::Value RecvScan(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+size_t FindTerminators(const uint8_t* data, size_t start, size_t end, const uint8_t* t, size_t tlen,
+                       int32_t* found, size_t max) {
+  return FindRecords(data, start, end, t, tlen, found, max);
+}
+
 void InitScan(Napi::Env env, Napi::Object exports) {
   exports.Set("scan", Napi::Function::New<Scan>(env, "scan"));
   exports.Set("recvScan", Napi::Function::New<RecvScan>(env, "recvScan"));

@@ -31,6 +31,10 @@ const sources = [
   'reactor.cc',
   'scan.cc',
   'sockets.cc',
+  'tls_connection.cc',
+  'tls_context.cc',
+  'tls_errors.cc',
+  'tls_init.cc',
 ].map(native);
 
 const kqueueInclude = process.env.ASYNCHAT_KQUEUE_INCLUDE || '';
@@ -45,6 +49,16 @@ else if (kqueueInclude) defines.push('ASYNCHAT_HAVE_KQUEUE', 'ASYNCHAT_KQUEUE_EM
 const includes = [require('node-addon-api').include_dir.replace(/^"|"$/g, '')];
 if (kqueueInclude && !nativeKqueue) includes.push(path.resolve(kqueueInclude));
 
+// TLS uses the OpenSSL inside Node: its headers ship in Node's include folder, and the symbols
+// are resolved from the node binary when the addon loads (no second libssl is linked). Where
+// the headers are missing (or ASYNCHAT_NO_TLS=1), the addon is built without TLS, and TLS calls
+// throw ERR_ASYNCHAT_NO_TLS.
+const tlsInclude = process.env.ASYNCHAT_NO_TLS === '1' ? null : opensslIncludeDir();
+if (tlsInclude !== null) {
+  defines.push('ASYNCHAT_HAVE_TLS');
+  includes.push(tlsInclude);
+}
+
 const libraries = [];
 if (kqueueLib && !nativeKqueue) libraries.push(path.resolve(kqueueLib));
 
@@ -55,8 +69,22 @@ function nodeIncludes() {
   return fs.existsSync(path.join(dir, 'uv.h')) ? [dir] : [];
 }
 
+// The Node header folder holding openssl/ssl.h: the one node-gyp builds against (nodedir), or
+// the one next to the running node (what cmake-js and a system Node use).
+function opensslIncludeDir() {
+  const candidates = [];
+  if (process.env.npm_config_nodedir) candidates.push(path.join(process.env.npm_config_nodedir, 'include', 'node'));
+  candidates.push(path.resolve(process.execPath, '..', '..', 'include', 'node'));
+  const cache = process.env.XDG_CACHE_HOME || path.join(require('node:os').homedir(), '.cache');
+  candidates.push(path.join(cache, 'node-gyp', process.versions.node, 'include', 'node'));
+  for (const dir of candidates) {
+    if (fs.existsSync(path.join(dir, 'openssl', 'ssl.h'))) return dir;
+  }
+  return null;
+}
+
 const what = process.argv[2];
-const lists = { sources, defines, includes, libraries, 'node-includes': nodeIncludes() };
+const lists = { sources, defines, includes, libraries, 'node-includes': nodeIncludes(), tls: [tlsInclude ?? ''] };
 if (!(what in lists)) {
   console.error(`usage: native-config.js ${Object.keys(lists).join('|')} [--cmake]`);
   process.exit(2);

@@ -72,6 +72,13 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_NO_REUSEPORT: 'the platform has no socket option that spreads connections over listeners of one port (Linux `SO_REUSEPORT`, FreeBSD `SO_REUSEPORT_LB`), so `serveThreads()` cannot run more than one thread',
   ERR_ASYNCHAT_THREAD_FAILED: 'a thread of `serveThreads()` threw, exited by itself with a non-zero code, or did not stop in time (`thread` and `threadId` say which; `cause` is its error)',
   ERR_ASYNCHAT_NOT_A_THREAD: '`runThread()` was called outside a thread started by `serveThreads()`',
+  ERR_ASYNCHAT_NO_TLS: 'TLS was asked for, but the addon was built without OpenSSL (no OpenSSL headers in Node\'s include folder)',
+  ERR_ASYNCHAT_TLS_OPTION: '`createTlsContext` got an unusable option (a certificate or key that does not parse, a wrong passphrase, an unknown version or cipher)',
+  ERR_ASYNCHAT_TLS_HANDSHAKE: 'the TLS handshake failed (`reason` is OpenSSL\'s: a plaintext client, no shared cipher or protocol, an alert from the peer)',
+  ERR_ASYNCHAT_TLS_CERT: 'the peer\'s certificate did not verify (`reason`: DEPTH_ZERO_SELF_SIGNED_CERT, HOSTNAME_MISMATCH, CERT_HAS_EXPIRED...)',
+  ERR_ASYNCHAT_TLS_PROTOCOL: 'a TLS record after the handshake was bad (garbage, a bad MAC, a renegotiation attempt refused)',
+  ERR_ASYNCHAT_TLS_EOF: 'the peer closed without close_notify (a truncation, Python\'s ragged EOF); set as `closeReason`',
+  ERR_ASYNCHAT_TLS_STATE: '`startTls`/`stopTls` in the wrong state (TLS already on, not on, not connected)',
 } as const;
 
 export type AsynchatErrorCode = keyof typeof ERROR_CODES;
@@ -110,6 +117,8 @@ export class ExitNow extends Error {
 /** Errnos that mean the peer is gone: dispatch turns them into handleClose, silently. */
 export const DISCONNECTED: ReadonlySet<string> = new Set([
   'ECONNRESET', 'ENOTCONN', 'ESHUTDOWN', 'ECONNABORTED', 'EPIPE', 'EBADF',
+  // A TLS peer that went away without close_notify: handleClose, with closeReason saying so.
+  'ERR_ASYNCHAT_TLS_EOF',
 ]);
 
 export function isDisconnect(err: unknown): boolean {

@@ -4,6 +4,7 @@ export * from './asyncore';
 export * as asyncore from './asyncore';
 export * from './asynchat';
 export * as asynchat from './asynchat';
+export * from './tls';
 export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
 export {
   native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type RawAddress,

@@ -3,6 +3,7 @@
 import { idleTimeoutOf, intOption, parseArgs } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { serveExample } from '../common/threads';
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { ChatRoom } from './server';
 
 const usage = `usage: npm run example:chat -- [options]
@@ -17,10 +18,11 @@ A chat room: the first line you send is your nick, every other line goes to ever
   --threads N        threads serving the port (default 1); each thread is a room of its own
   --max-backlog N    bytes that may wait for a slow reader before it is dropped (default 262144)
   --max-line N       longest line accepted, in bytes (default 4096)
-`;
+${TLS_USAGE}`;
 
-const cli = parseArgs(usage, ['max-backlog', 'max-line']);
+const cli = parseArgs(usage, [...['max-backlog', 'max-line'], ...TLS_FLAGS]);
 const idleTimeout = idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT);
+const tls = tlsContextOf(cli);
 const maxBacklog = intOption(cli, 'max-backlog', 256 * 1024);
 const maxLine = intOption(cli, 'max-line', 4096);
-void serveExample('chat', cli, __filename, (at) => new ChatRoom({ ...at, idleTimeout, maxBacklog, maxLine }).port);
+void serveExample('chat', cli, __filename, (at) => new ChatRoom({ ...at, idleTimeout, tls, maxBacklog, maxLine }).port);

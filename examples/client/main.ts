@@ -1,5 +1,6 @@
 // npm run example:client -- --port 6380 [--host 127.0.0.1] [--mode attached|blocking] COMMAND [ARGS...] [';' COMMAND ...]
-import { loop, loopAsync } from '../../src';
+import { readFileSync } from 'node:fs';
+import { createTlsContext, loop, loopAsync } from '../../src';
 import { idleTimeoutOf, parseArgs } from '../common/cli';
 import { RespClient, formatReply, type RespValue } from './resp-client';
 
@@ -15,9 +16,18 @@ Try it against the resp example: npm run example:client -- --port 6380 SET n 41 
   --idle-timeout S
                 give up (ETIMEDOUT) when connecting, or waiting for a reply, takes longer than
                 S seconds (default 0: never)
+  --tls         connect with TLS (the server's certificate is verified against --host)
+  --ca FILE     trust these CA certificates (PEM) instead of Node's bundled ones
 `;
 
-const cli = parseArgs(usage);
+// --tls takes no value, unlike the shared options: taken out before they are parsed.
+const argv = process.argv.slice(2);
+const useTls = argv.includes('--tls');
+const cli = parseArgs(usage, ['ca'], argv.filter((a) => a !== '--tls'));
+const caFile = cli.options.get('ca');
+const tls = useTls || caFile !== undefined
+  ? createTlsContext(caFile === undefined ? {} : { ca: readFileSync(caFile) })
+  : undefined;
 if (cli.port === 0) {
   process.stderr.write(`--port is required\n\n${usage}`);
   process.exit(2);
@@ -31,7 +41,7 @@ const todo = commands.filter((c) => c.length > 0);
 if (todo.length === 0) todo.push(['PING']);
 
 async function main(): Promise<number> {
-  const client = new RespClient(cli.port, cli.host, undefined, idleTimeoutOf(cli, null));
+  const client = new RespClient(cli.port, cli.host, undefined, { timeout: idleTimeoutOf(cli, null), tls });
   const replies: Array<Promise<RespValue>> = todo.map((c) => client.command(...c));
   const quit = client.quit();
   // Blocking: nothing is sent until loop() runs; it returns once the map is empty (the server

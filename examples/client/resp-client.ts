@@ -10,7 +10,7 @@
 //
 // Replies are read with the terminator "\r\n" for the type lines (+OK, :1, $5, *2, -ERR ...),
 // and with an integer terminator for each bulk string, so values are binary-safe.
-import { AF_INET, AF_INET6, AsyncChat, socketMap, systemError, type SocketMap } from '../../src';
+import { AF_INET, AF_INET6, AsyncChat, socketMap, systemError, type SocketMap, type TlsContext } from '../../src';
 
 /** A reply: simple string, integer, bulk string (bytes), nil, or an array of replies. */
 export type RespValue = string | number | Buffer | null | RespValue[];
@@ -42,14 +42,23 @@ export class RespClient extends AsyncChat {
   private inBulk = false;
   private settleReady!: (err?: Error) => void;
   private settleDone!: () => void;
+  private readonly host: string;
+
+  private readonly tls: TlsContext | undefined;
 
   /**
    * `timeout` (seconds, null: none) bounds the connect and, once connected, any silence while
-   * commands wait for their replies: past it they reject with ETIMEDOUT.
+   * commands wait for their replies: past it they reject with ETIMEDOUT. With `tls`, the
+   * connection starts TLS once connected (the host is the name verified).
    */
-  constructor(port: number, host = '127.0.0.1', map: SocketMap = socketMap, timeout: number | null = null) {
+  constructor(
+    port: number, host = '127.0.0.1', map: SocketMap = socketMap,
+    { timeout = null, tls }: { timeout?: number | null; tls?: TlsContext } = {},
+  ) {
     super(null, map);
     this.connectTimeout = timeout;
+    this.host = host;
+    this.tls = tls;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err ? reject(err) : resolve());
     });
@@ -87,6 +96,12 @@ export class RespClient extends AsyncChat {
   }
 
   override handleConnect(): void {
+    // Commands pushed before the connection was made are the first TLS data.
+    if (this.tls !== undefined) this.startTls(this.tls, { serverHostname: this.host, cleartextFirst: false });
+    else this.settleReady();
+  }
+
+  override handleTlsHandshake(): void {
     this.settleReady();
   }
 

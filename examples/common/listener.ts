@@ -1,7 +1,7 @@
 // The listening socket every example server starts with: a Dispatcher that binds, listens, and
 // hands each accepted connection to the protocol's AsyncChat subclass.
 import {
-  AF_INET, AF_INET6, Dispatcher, setReusePort, socketMap, type Address, type Socket, type SocketMap,
+  AF_INET, AF_INET6, Dispatcher, setReusePort, socketMap, type Address, type Socket, type SocketMap, type TlsContext,
 } from '../../src';
 
 /** What the servers' command lines default --idle-timeout to (seconds). */
@@ -24,15 +24,19 @@ export interface ListenOptions {
   maxConnections?: number | null;
   /** Share the port with the listeners of other threads (SO_REUSEPORT; see serveThreads). */
   reusePort?: boolean;
+  /** Serve TLS: each accepted connection starts it (server side) before anything is read. */
+  tls?: TlsContext;
 }
 
 export class Listener extends Dispatcher {
   private readonly connectionTimeout: number | null;
+  private readonly tls: TlsContext | undefined;
 
   constructor(options: ListenOptions, private readonly onAccept: (sock: Socket, addr: Address) => Dispatcher | void) {
     super(null, options.map ?? socketMap);
     this.connectionTimeout = options.idleTimeout || null;
     this.maxConnections = options.maxConnections ?? null;
+    this.tls = options.tls;
     const host = options.host ?? '127.0.0.1';
     this.createSocket(host.includes(':') ? AF_INET6 : AF_INET);
     this.setReuseAddr();
@@ -48,6 +52,9 @@ export class Listener extends Dispatcher {
 
   override handleAccepted(sock: Socket, addr: Address): void {
     const channel = this.onAccept(sock, addr);
+    if (this.tls !== undefined && channel instanceof Dispatcher && !channel.closed) {
+      channel.startTls(this.tls, { serverSide: true, cleartextFirst: false });
+    }
     if (channel instanceof Dispatcher && this.connectionTimeout !== null && !channel.closed) {
       channel.idleTimeout = this.connectionTimeout;
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { idleTimeoutOf, intOption, parseArgs, secondsOption } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { serveExample } from '../common/threads';
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { HttpServer } from './server';
 
 const usage = `usage: npm run example:http -- [options]
@@ -22,11 +23,12 @@ A static file server (HTTP/1.1, GET and HEAD, keep-alive). Try it: curl -i http:
   --header-timeout S
                   most seconds from a request's first byte to the end of its head, then 408
                   (default 60; 0: never)
-`;
+${TLS_USAGE}`;
 
-const cli = parseArgs(usage, ['root', 'max-head', 'max-body', 'header-timeout']);
+const cli = parseArgs(usage, [...['root', 'max-head', 'max-body', 'header-timeout'], ...TLS_FLAGS]);
 const settings = {
   idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
+  tls: tlsContextOf(cli),
   root: path.resolve(cli.options.get('root') ?? path.join(__dirname, 'public')),
   maxHead: intOption(cli, 'max-head', 16 * 1024),
   maxBody: intOption(cli, 'max-body', 1024 * 1024),

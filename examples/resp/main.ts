@@ -3,6 +3,7 @@
 import { idleTimeoutOf, intOption, parseArgs } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { serveExample } from '../common/threads';
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { RespServer } from './server';
 
 const usage = `usage: npm run example:resp -- [options]
@@ -18,10 +19,11 @@ QUIT). Try it: redis-cli -p 6380 SET greeting hello; redis-cli -p 6380 GET greet
   --threads N     threads serving the port, each with its own store (default 1)
   --max-bulk N    largest bulk string in bytes (default 67108864)
   --max-line N    longest inline command in bytes (default 65536)
-`;
+${TLS_USAGE}`;
 
-const cli = parseArgs(usage, ['max-bulk', 'max-line']);
+const cli = parseArgs(usage, [...['max-bulk', 'max-line'], ...TLS_FLAGS]);
 const idleTimeout = idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT);
+const tls = tlsContextOf(cli);
 const maxBulk = intOption(cli, 'max-bulk', 64 * 1024 * 1024);
 const maxLine = intOption(cli, 'max-line', 64 * 1024);
-void serveExample('resp', cli, __filename, (at) => new RespServer({ ...at, idleTimeout, maxBulk, maxLine }).port);
+void serveExample('resp', cli, __filename, (at) => new RespServer({ ...at, idleTimeout, tls, maxBulk, maxLine }).port);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { idleTimeoutOf, intOption, parseArgs, secondsOption } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { serveExample } from '../common/threads';
+import { TLS_FLAGS, TLS_USAGE, tlsContextOf } from '../common/tls-options';
 import { SmtpServer, saveTo } from './server';
 
 const usage = `usage: npm run example:smtp -- [options]
@@ -23,9 +24,10 @@ Receives mail over SMTP and writes each message to a folder as an .eml file. Try
   --data-timeout S most seconds from DATA to the message's final ".", then 421 (default 600;
                    0: never)
   --hostname NAME  the name the server gives itself (default: this host's name)
+${TLS_USAGE}  (smtp offers them as STARTTLS, RFC 3207)
 `;
 
-const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname', 'data-timeout']);
+const cli = parseArgs(usage, ['dir', 'max-line', 'max-size', 'hostname', 'data-timeout', ...TLS_FLAGS]);
 const dir = path.resolve(cli.options.get('dir') ?? path.join(os.tmpdir(), 'asynchat-mail'));
 const limits = {
   idleTimeout: idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT),
@@ -33,6 +35,7 @@ const limits = {
   maxLine: intOption(cli, 'max-line', 512),
   maxMessageSize: intOption(cli, 'max-size', 32 * 1024 * 1024),
   dataTimeout: secondsOption(cli, 'data-timeout', 600),
+  starttls: tlsContextOf(cli),
 };
 void serveExample(
   'smtp', cli, __filename, (at) => new SmtpServer({ ...at, ...limits, onMessage: saveTo(dir) }).port,

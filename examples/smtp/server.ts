@@ -14,6 +14,7 @@
 // - MAIL FROM:<> (the null sender of bounces) is accepted.
 // - After "552 Error: Too much mail data" the session is back in command state (smtpd stays in
 //   DATA state and takes the next commands for message data).
+import type { TlsContext } from '../../src';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -51,6 +52,8 @@ export interface SmtpOptions extends ListenOptions {
    * the connection closes (RFC 5321 4.5.3.2 suggests 10 minutes). Default null: no bound.
    */
   dataTimeout?: number | null;
+  /** Offer STARTTLS (RFC 3207) with this server-side context. */
+  starttls?: TlsContext;
 }
 
 const COMMAND = 0;
@@ -66,9 +69,11 @@ export class SmtpServer {
   readonly maxMessageSize: number;
   readonly onMessage: MessageHandler;
   readonly dataTimeout: number | null;
+  readonly starttls: TlsContext | undefined;
 
   constructor(options: SmtpOptions) {
     this.dataTimeout = options.dataTimeout || null;
+    this.starttls = options.starttls;
     this.map = options.map ?? socketMap;
     this.hostname = options.hostname ?? os.hostname();
     this.maxLine = options.maxLine ?? 512;
@@ -171,6 +176,7 @@ export class SmtpChannel extends AsyncChat {
       case 'RCPT': return this.smtpRcpt(arg);
       case 'RSET': return this.smtpRset(arg);
       case 'DATA': return this.smtpData(arg);
+      case 'STARTTLS': return this.smtpStartTls(arg);
       default: return this.reply(`500 Error: command "${command}" not recognized`);
     }
   }
@@ -187,7 +193,23 @@ export class SmtpChannel extends AsyncChat {
     this.reply(`250-SIZE ${this.server.maxMessageSize}`);
     this.reply('250-8BITMIME');
     this.reply('250-PIPELINING');
+    if (this.server.starttls !== undefined && this._tls === null) this.reply('250-STARTTLS');
     this.reply('250 HELP');
+  }
+
+  // RFC 3207: after "220", TLS; everything known before (HELO name, transaction, input the
+  // client pipelined behind STARTTLS) is forgotten, and a second STARTTLS is refused.
+  private smtpStartTls(arg: string): void {
+    const ctx = this.server.starttls;
+    if (ctx === undefined) return this.reply('500 Error: command "STARTTLS" not recognized');
+    if (arg) return this.reply('501 Syntax: STARTTLS');
+    if (this._tls !== null) return this.reply('503 Error: TLS already active');
+    this.reply('220 Ready to start TLS');
+    this.helo = '';
+    this.extended = false;
+    this.resetTransaction();
+    this.discardInput();
+    this.startTls(ctx, { serverSide: true });
   }
 
   private smtpQuit(): void {

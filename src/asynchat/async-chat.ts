@@ -143,7 +143,7 @@ export class AsyncChat extends Dispatcher {
     let n: number;
     try {
       // One crossing reads and, for a run of short records, finds them too.
-      n = receive(this.splitter, this._fileno!, slab, slabUsed, size, this.terminator, slabBytes);
+      n = receive(this.splitter, this._fileno!, slab, slabUsed, size, this.terminator, slabBytes, this._tls ?? undefined);
     } catch (err) {
       if (isDisconnect(err)) {
         this._handleCloseOnce(err);
@@ -200,6 +200,11 @@ export class AsyncChat extends Dispatcher {
   closeWhenDone(): void {
     this.out.pushClose();
     this.outputPending();
+  }
+
+  /** @internal */
+  override _queuedOutput(): OutputQueue {
+    return this.out;
   }
 
   /** Bytes queued for output and not yet sent (data still inside producers not counted). */

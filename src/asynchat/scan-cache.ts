@@ -46,6 +46,12 @@ const results = new Int32Array(SCAN_BATCH + 2);
 const SCANNED_COUNT = SCAN_BATCH + 1;
 let owner: ScanCache | null = null;
 
+/** A source of plaintext over the fd (a TLS session), with native.recv's and recvScan's contracts. */
+export interface TlsReader {
+  read(memory: Uint8Array, offset: number, size: number): number;
+  readScan(memory: Uint8Array, offset: number, size: number, t: Uint8Array, out: Int32Array, max: number, minBytes: number): number;
+}
+
 export class ScanCache {
   // The shared results hold matches results[idx..count) of `term` in `buf`, and the next search
   // starts at `next`; when count < max, no match follows them and `endTail` bytes at the end of
@@ -203,14 +209,21 @@ export class ScanCache {
    * when nothing was there; errors throw. t is null when the read may not be scanned ahead;
    * `bytes` is memory.buffer, when the caller has it.
    */
-  receive(fd: number, memory: Buffer, offset: number, size: number, t: Uint8Array | null, bytes?: ArrayBufferLike): number {
+  receive(
+    fd: number, memory: Buffer, offset: number, size: number, t: Uint8Array | null, bytes?: ArrayBufferLike,
+    tls?: TlsReader,
+  ): number {
     this.primedMemory = null;
     const max = t !== null && this.runTerm !== null && (this.runTerm === t || sameBytes(this.runTerm, t))
       ? this.lookAhead(t.length, offset + size) : 0;
     // A peer whose last read was too small to scan (one request at a time) gets the plain recv.
     const minBytes = max === 0 ? 0 : this.minScanBytes();
-    if (max === 0 || this.lastRead < minBytes) return (this.lastRead = native.recv(fd, memory, offset, size));
-    const n = this.lastRead = native.recvScan(fd, memory, offset, size, t!, results, max, minBytes);
+    if (max === 0 || this.lastRead < minBytes) {
+      return (this.lastRead = tls === undefined ? native.recv(fd, memory, offset, size) : tls.read(memory, offset, size));
+    }
+    const n = this.lastRead = tls === undefined
+      ? native.recvScan(fd, memory, offset, size, t!, results, max, minBytes)
+      : tls.readScan(memory, offset, size, t!, results, max, minBytes);
     if (n > 0 && results[SCANNED_COUNT] >= 0) {
       owner = this;
       this.primedMemory = bytes ?? memory.buffer;

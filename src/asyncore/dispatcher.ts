@@ -14,6 +14,9 @@ import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } 
 import { native } from '../binding/native';
 import { OutputQueue, WROTE_FULL, type WriteOutcome } from '../engine/output-queue';
 import { datagramErrorEvent, isDatagramSocket, readDatagrams } from './datagram';
+import { startTlsOn, stopTlsOn, type StartTlsOptions } from '../tls/dispatcher-tls';
+import type { TlsContext } from '../tls/context';
+import type { TlsInfo, TlsSession } from '../tls/session';
 
 const debuglog = util.debuglog('asynchat');
 
@@ -82,6 +85,7 @@ export class Dispatcher implements Channel {
   /** @internal */ _connectTimer: TimerEntry | null = null;
   /** @internal */ _acceptGuard: AcceptGuard | null = null;
   /** @internal */ _acceptPaused = false;
+  /** @internal the channel's TLS, from startTls() until stopTls() or close() */ _tls: TlsSession | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     this._map = map ?? socketMap;
@@ -253,8 +257,10 @@ export class Dispatcher implements Channel {
   /** Bytes sent: 0 when the socket's buffer is full, or when the peer is gone (then closed). */
   send(data: Uint8Array | string): number {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    const tls = this._tls;
+    if (tls !== null && tls.holdsOutput) return 0;  // Python's SSLWantWriteError: nothing taken
     try {
-      const n = this.socket!.trySend(bytes);
+      const n = tls !== null && tls.encrypting ? tls.send(bytes) : this.socket!.trySend(bytes);
       if (n <= 0) return 0;
       this._wrote();
       return n;
@@ -270,7 +276,7 @@ export class Dispatcher implements Channel {
   /** Up to bufferSize bytes; an empty Buffer at end of stream or when the peer is gone (then closed). */
   recv(bufferSize: number): Buffer {
     try {
-      const data = this.socket!.recv(bufferSize);
+      const data = this._tls !== null ? this._tls.recv(bufferSize) : this.socket!.recv(bufferSize);
       // An empty datagram is not an end of stream (Python closes: see datagram.ts).
       if (data.length === 0 && !this._datagram) this._handleCloseOnce();
       return data;
@@ -290,6 +296,10 @@ export class Dispatcher implements Channel {
     this._closed = true;
     this._cancelConnectTimeout();
     this._acceptGuard?.stop();
+    if (this._tls !== null) {
+      this._tls.dispose();
+      this._tls = null;
+    }
     this.delChannel();
     if (this.socket !== null) {
       try {
@@ -313,6 +323,7 @@ export class Dispatcher implements Channel {
   // ---- events, as the loop delivers them ----
 
   handleReadEvent(): void {
+    if (this._tls !== null && this._tls.interceptRead()) return;
     if (this._datagram) {
       readDatagrams(this);
     } else if (this.accepting) {
@@ -339,6 +350,7 @@ export class Dispatcher implements Channel {
   handleWriteEvent(): void {
     if (this.accepting) return;  // accepting sockets shouldn't get a write event
     if (!this.connected && this.connecting) this.handleConnectEvent();
+    if (this._tls !== null && this._tls.interceptWrite()) return;
     this.handleWrite();
   }
 
@@ -387,6 +399,38 @@ export class Dispatcher implements Channel {
     this.logInfo('unhandled accepted event', 'warning');
   }
 
+  // ---- TLS (Python's ssl wrap/unwrap, non-blocking) ----
+
+  /**
+   * Wraps the connection in TLS (Python's wrap_socket with do_handshake_on_connect=False): right
+   * after accept or connect, or mid-stream (STARTTLS). Output queued before the call is sent in
+   * cleartext first; the handshake is then stepped by the loop, and handleTlsHandshake() runs
+   * once it is done. From then on recv/send/push and AsyncChat's records are plaintext.
+   */
+  startTls(context: TlsContext, options: StartTlsOptions = {}): void {
+    startTlsOn(this, context, options);
+  }
+
+  /** Sends close_notify, waits for the peer's, and goes back to cleartext (Python's unwrap()); handleTlsStopped() then. */
+  stopTls(): void {
+    stopTlsOn(this);
+  }
+
+  /** The TLS connection's protocol, cipher, ALPN and peer certificate; null without TLS or before the handshake. */
+  tlsInfo(): TlsInfo | null {
+    return this._tls !== null && this._tls.handshakeDone ? this._tls.info() : null;
+  }
+
+  /** The TLS handshake completed (startTls). */
+  handleTlsHandshake(): void {
+    // nothing by default
+  }
+
+  /** stopTls() completed: the connection is cleartext again. */
+  handleTlsStopped(): void {
+    // nothing by default
+  }
+
   handleClose(): void {
     this.logInfo('unhandled close event', 'warning');
     this.close();
@@ -415,7 +459,10 @@ export class Dispatcher implements Channel {
   _writeOut(out: OutputQueue, maxBytes: number, maxChunks: number): WriteOutcome | -1 {
     const sent = out.sentBytes;
     try {
-      return out.writeTo(this._fileno!, maxBytes, maxChunks);
+      const tls = this._tls;
+      if (tls === null) return out.writeTo(this._fileno!, maxBytes, maxChunks);
+      if (tls.holdsOutput) return WROTE_FULL;
+      return tls.afterWrite(out.writeTo(this._fileno!, maxBytes, maxChunks, tls.encrypting ? tls : undefined), out);
     } catch (err) {
       if (!isDisconnect(err)) throw err;
       this._handleCloseOnce(err);
@@ -444,6 +491,32 @@ export class Dispatcher implements Channel {
   _errorCondition(flags: number): void {
     if (this._datagram) datagramErrorEvent(this, flags);
     else this._handleCloseOnce();
+  }
+
+  /** @internal The queue of output not yet written (cleartext sent before a startTls handshake). */
+  _queuedOutput(): OutputQueue | null {
+    return null;
+  }
+
+  /** @internal Input is buffered above the fd (decrypted TLS): a read event at the next iteration, without waiting. */
+  _readAgain(): void {
+    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.readAgain(this);
+  }
+
+  /** @internal */
+  _tlsHandshakeDone(): void {
+    this.handleTlsHandshake();
+  }
+
+  /** @internal */
+  _tlsStopped(): void {
+    this._tls = null;
+    this.handleTlsStopped();
+  }
+
+  /** @internal interest as TLS needs it (the handshake's wants, ciphertext waiting), from the channel's own. */
+  _adjustInterest(mask: number): number {
+    return this._tls === null ? mask : this._tls.interest(mask);
   }
 
   /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */
@@ -523,7 +596,7 @@ export class Dispatcher implements Channel {
         : this.writable();
       if (wantsWrite) mask |= WRITE_INTEREST;
     }
-    return mask;
+    return this._tls === null ? mask : this._tls.interest(mask);
   }
 }
 
@@ -559,6 +632,11 @@ export class DispatcherWithSend extends Dispatcher {
   // The last write was partial: the socket's buffer is full until the next write event, so
   // send() only queues (Python makes one failing send syscall per call while it is full).
   private sendBufferFull = false;
+
+  /** @internal */
+  override _queuedOutput(): OutputQueue {
+    return this._out;
+  }
 
   /** What is queued and not yet sent (a copy, for inspection). */
   get outBuffer(): Buffer {

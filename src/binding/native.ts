@@ -36,6 +36,31 @@ export interface NativeStats {
   accepts: number;
   scans: number;
   reactors: number;
+  /** TLS connections (OpenSSL SSL objects) alive: 0 once every TLS channel is closed. */
+  tlsConnections: number;
+}
+
+/** An SSL_CTX (native/tls_context.cc). */
+export type NativeTlsContext = object;
+
+/** One TLS connection over an fd, memory BIOs (native/tls_connection.cc). */
+export interface NativeTlsConnection {
+  /** 0 when done, else WANT_READ | WANT_WRITE bits (2, 4). */
+  handshake(): number;
+  /** Plaintext bytes, 0 after the peer's close_notify, -1 nothing yet. */
+  read(buf: Uint8Array, offset: number, length: number): number;
+  /** read(), then recvScan()'s scan of what arrived. */
+  readScan(
+    buf: Uint8Array, offset: number, size: number, terminator: Uint8Array, out: Int32Array, max: number, minBytes: number,
+  ): number;
+  /** Plaintext bytes taken (encrypted and sent as far as the kernel took them), -1 when ciphertext still waits. */
+  writev(bufs: Uint8Array[] | Uint8Array, firstOffset?: number): number;
+  /** Ciphertext bytes still waiting for the fd. */
+  flush(): number;
+  /** 1 when done, else WANT_READ | WANT_WRITE bits. */
+  shutdown(wait: boolean): number;
+  info(): Record<string, unknown>;
+  free(): void;
 }
 
 /** The platform's socket constants as the addon was compiled (what the AF_*, SO_*, ... exports are). */
@@ -144,6 +169,12 @@ export interface NativeAddon {
   /** bit 1: non-blocking, bit 2: close-on-exec */
   fdFlags(fd: number): number;
   dup(fd: number): number;
+  TlsContext: new (options: Record<string, unknown>) => NativeTlsContext;
+  TlsConnection: new (
+    context: NativeTlsContext, fd: number, serverSide: boolean, hostname: string | null, status: Int32Array,
+  ) => NativeTlsConnection;
+  /** OpenSSL's version string, null in a build without TLS. */
+  tlsVersion: string | null;
   /** Terminator search; see native/scan.cc. */
   scan(buf: Uint8Array, start: number, end: number, terminator: Uint8Array, out: Int32Array, max: number): number;
   /**

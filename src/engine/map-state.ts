@@ -63,6 +63,8 @@ export interface Channel {
   _beforeWait?(): void;
   /** @internal an error condition that need not be a hang-up (absent: handleClose) */
   _errorCondition?(flags: number): void;
+  /** @internal interest as a layer under the channel needs it (TLS), from the channel's own */
+  _adjustInterest?(mask: number): number;
   /** @internal handleClose, at most once per channel */
   _handleCloseOnce?(reason?: unknown): void;
 }
@@ -106,7 +108,7 @@ function polledInterest(ch: Channel): number {
   let mask = 0;
   if (ch.readable()) mask |= READ_INTEREST;
   if (ch.writable() && !ch.accepting) mask |= WRITE_INTEREST;
-  return mask;
+  return ch._adjustInterest === undefined ? mask : ch._adjustInterest(mask);
 }
 
 function closeOnce(ch: Channel, reason?: unknown): void {
@@ -220,6 +222,10 @@ export class MapState {
   stamp = now();
   timerErrorHandler: TimerErrorHandler = logTimerError;
   private readonly pausedListeners = new Set<Channel>();
+  // Channels with input buffered above the fd (decrypted TLS records): read events for them
+  // are made up at the next iteration, which then does not wait.
+  private again: Channel[] = [];
+  private againQueued = false;
 
   constructor(map: SocketMap) {
     this.map = map;
@@ -401,6 +407,37 @@ export class MapState {
     }
   }
 
+  /** ch has input the fd will not announce: deliver it a read event at the next iteration, without waiting. */
+  readAgain(ch: Channel): void {
+    if (this.again.includes(ch)) return;
+    this.again.push(ch);
+    if (this.attachment === null || this.againQueued) return;
+    this.againQueued = true;
+    setImmediate(() => {
+      this.againQueued = false;
+      if (this.attachment === null || this.again.length === 0) return;
+      try {
+        this.dispatch(0);
+      } catch (err) {
+        this.attachment?.fail(err);
+      }
+    });
+  }
+
+  private deliverAgain(): void {
+    const list = this.again;
+    this.again = [];
+    for (const ch of list) {
+      const entry = ch._entry!;
+      if (entry.fd < 0 || ch._closed || !ch.readable()) continue;
+      readwrite(ch, EV.READ);
+      if (!entry.dirty && entry.fd >= 0) {
+        entry.dirty = true;
+        this.dirty.push(ch);
+      }
+    }
+  }
+
   /**
    * Brings map entries set, replaced or deleted behind the engine's back (map.set/delete by
    * hand) into it: only the fds noted since the last call, unless the map was cleared or
@@ -506,6 +543,7 @@ export class MapState {
           this.dirty.push(ch);
         }
       }
+      if (this.again.length > 0) this.deliverAgain();
     } finally {
       this.dispatching = false;
     }
@@ -520,7 +558,7 @@ export class MapState {
     const reactor = this.ensureReactor(backend);
     this.resync();
     this.flush();
-    this.dispatch(reactor.wait(this.waitBound(timeoutMs)));
+    this.dispatch(reactor.wait(this.again.length > 0 ? 0 : this.waitBound(timeoutMs)));
     this.runTimers();
   }
 }

@@ -161,6 +161,11 @@ export const WROTE_TO_CLOSE = 2;
 export const WROTE_BUDGET = 3;
 export type WriteOutcome = typeof WROTE_ALL | typeof WROTE_FULL | typeof WROTE_TO_CLOSE | typeof WROTE_BUDGET;
 
+/** What writes for writeTo() instead of native.writev(fd): a TLS session encrypting the gathered buffers. */
+export interface VectorWriter {
+  writev(bufs: Uint8Array[] | Uint8Array, firstOffset: number): number;
+}
+
 /** Writes made per writeTo() call at most, so that one channel cannot starve the others. */
 const WRITES_PER_CALL = 4;
 // Gathered buffers for writeTo(), shared by every queue of this thread (writev is synchronous).
@@ -363,10 +368,11 @@ export class OutputQueue {
   /**
    * The output drain of every channel: writes what is queued to fd with writev, gathering at
    * most maxBytes and maxChunks per write, until the queue is empty, the kernel takes less than
-   * offered, the close marker is reached, or WRITES_PER_CALL writes were made. A system error
+   * offered, the close marker is reached, or WRITES_PER_CALL writes were made (through `writer`
+   * when given: TLS encrypts them). A system error
    * from writev is thrown with nothing consumed.
    */
-  writeTo(fd: number, maxBytes: number, maxChunks: number): WriteOutcome {
+  writeTo(fd: number, maxBytes: number, maxChunks: number, writer?: VectorWriter): WriteOutcome {
     for (let writes = 0; writes < WRITES_PER_CALL; writes++) {
       if (this.head === null) return WROTE_ALL;
       const got = this.gather(scratch, maxBytes, maxChunks);
@@ -375,7 +381,8 @@ export class OutputQueue {
       try {
         // A lone buffer (the usual write: small pushes share one block) goes without an array,
         // which spares the native side walking one.
-        n = native.writev(fd, got.count === 1 ? scratch[0] : scratch, got.firstOffset);
+        const bufs = got.count === 1 ? scratch[0] : scratch;
+        n = writer === undefined ? native.writev(fd, bufs, got.firstOffset) : writer.writev(bufs, got.firstOffset);
       } finally {
         // Let go of big buffers once written; small views of the kept block are overwritten
         // by the next gather anyway (and truncating the array is a runtime call).

@@ -86,7 +86,7 @@ export function startInProcess<T extends { port: number }>(make: (map: SocketMap
  * AddressSanitizer runtime that `npm run test:asan` preloads into every process (curl hangs
  * with it). Node children keep it: they load the addon being tested.
  */
-function environmentFor(file: string): NodeJS.ProcessEnv {
+export function environmentFor(file: string): NodeJS.ProcessEnv {
   if (file === process.execPath) return process.env;
   const env = { ...process.env };
   delete env.LD_PRELOAD;

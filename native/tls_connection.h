@@ -1,0 +1,67 @@
+// One TLS connection over a non-blocking fd, with memory BIOs: reads recv() the ciphertext
+// into the read BIO and decrypt into the caller's memory in the same call; writes encrypt the
+// gathered plaintext into the write BIO and send the records with one send(). Ciphertext the
+// kernel did not take stays in the write BIO (status[1] says how much) until flush().
+//
+// status (an Int32Array(2) shared with JavaScript, read without a call):
+//   status[0]  kPlainPending: decrypted or undecrypted input is buffered (read again without
+//                waiting for the fd); kWantRead / kWantWrite: what the last step waits for;
+//                kPeerClosed: the peer's close_notify arrived.
+//   status[1]  ciphertext bytes waiting for the fd.
+#pragma once
+#ifdef ASYNCHAT_HAVE_TLS
+
+#include <napi.h>
+#include <openssl/ssl.h>
+
+#include <cstdint>
+
+namespace asynchat {
+
+class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
+ public:
+  static constexpr int32_t kPlainPending = 1;
+  static constexpr int32_t kWantRead = 2;
+  static constexpr int32_t kWantWrite = 4;
+  static constexpr int32_t kPeerClosed = 8;
+
+  static Napi::Function Define(Napi::Env env);
+  explicit TlsConnection(const Napi::CallbackInfo& info);
+  ~TlsConnection() override;
+
+ private:
+  Napi::Value Handshake(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value ReadScan(const Napi::CallbackInfo& info);
+  Napi::Value Writev(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value Shutdown(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Free(const Napi::CallbackInfo& info);
+
+  SSL* Live(Napi::Env env);
+  // recv() once into the read BIO: bytes, 0 at end of stream, -1 when nothing was there.
+  ssize_t Fill(Napi::Env env, bool exact_record);
+  // Decrypts into dst; the contract of recv (bytes, 0 at close_notify, -1 nothing yet).
+  ssize_t ReadPlain(Napi::Env env, uint8_t* dst, size_t len);
+  // Sends what the write BIO holds with one send(); returns the bytes still pending.
+  size_t FlushCipher(Napi::Env env, bool throw_errors = true);
+  [[noreturn]] void ThrowFailure(Napi::Env env, const char* during);
+  void UpdateStatus(bool buffer_full);
+  void Release();
+
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // owned by ssl_
+  BIO* wbio_ = nullptr;  // owned by ssl_
+  int fd_ = -1;
+  bool handshake_done_ = false;
+  bool peer_closed_ = false;
+  int32_t* status_ = nullptr;
+  Napi::ObjectReference context_;  // keeps the SSL_CTX and its ALPN list alive
+  Napi::ObjectReference status_ref_;
+  Napi::Env env_;
+};
+
+}  // namespace asynchat
+
+#endif

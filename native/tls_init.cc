@@ -1,0 +1,37 @@
+// The TLS exports. With OpenSSL (Node's own: headers from Node's include folder, symbols from
+// the node binary) they are the TlsContext and TlsConnection classes; without, functions of
+// the same names that throw ERR_ASYNCHAT_NO_TLS, so that the addon still builds and loads.
+#include "tls.h"
+
+#ifdef ASYNCHAT_HAVE_TLS
+#include <openssl/crypto.h>
+
+#include "tls_connection.h"
+#include "tls_context.h"
+#endif
+
+namespace asynchat {
+
+#ifndef ASYNCHAT_HAVE_TLS
+namespace {
+Napi::Value NoTls(const Napi::CallbackInfo& info) {
+  Napi::Error e = Napi::Error::New(info.Env(), "TLS is not available: this build of the addon found no OpenSSL headers in Node's include folder");
+  e.Set("code", "ERR_ASYNCHAT_NO_TLS");
+  throw e;
+}
+}  // namespace
+#endif
+
+void InitTls(Napi::Env env, Napi::Object exports) {
+#ifdef ASYNCHAT_HAVE_TLS
+  exports.Set("TlsContext", TlsContext::Define(env));
+  exports.Set("TlsConnection", TlsConnection::Define(env));
+  exports.Set("tlsVersion", OpenSSL_version(OPENSSL_VERSION));
+#else
+  exports.Set("TlsContext", Napi::Function::New<NoTls>(env, "TlsContext"));
+  exports.Set("TlsConnection", Napi::Function::New<NoTls>(env, "TlsConnection"));
+  exports.Set("tlsVersion", env.Null());
+#endif
+}
+
+}  // namespace asynchat

@@ -1,0 +1,249 @@
+// One channel's TLS: the native connection, and the state machine that steps the handshake
+// and the unwrap from read/write events, says which interest the channel needs, and makes
+// sure plaintext OpenSSL already holds is delivered without waiting for the fd.
+//
+//   flushing   cleartext queued before startTls() is still being written (STARTTLS replies)
+//   handshake  stepped from read and write events, as OpenSSL asks (WANT_READ / WANT_WRITE)
+//   open       reads decrypt (receive, recv), writes encrypt (the output queue's writev)
+//   closing    stopTls(): close_notify sent, the peer's awaited; then back to cleartext
+import { native, type NativeTlsConnection } from '../binding/native';
+import { readTarget, copyOut } from '../binding/read-buffer';
+import { READ_INTEREST, WRITE_INTEREST } from '../engine/map-state';
+import { WROTE_ALL, WROTE_FULL, WROTE_TO_CLOSE, type OutputQueue, type WriteOutcome } from '../engine/output-queue';
+import { systemError } from '../errors';
+import type { TlsContext } from './context';
+
+// native/tls_connection.h's status bits
+const PLAIN_PENDING = 1;
+const WANT_READ = 2;
+const WANT_WRITE = 4;
+
+type State = 'flushing' | 'handshake' | 'open' | 'closing';
+
+/** What the session needs of its channel (a Dispatcher). */
+export interface TlsOwner {
+  _fileno: number | null;
+  _touch(): void;
+  _readAgain(): void;
+  _queuedOutput(): OutputQueue | null;
+  _tlsHandshakeDone(): void;
+  _tlsStopped(): void;
+}
+
+/** The protocol, cipher, ALPN and peer certificate of a TLS channel (tlsInfo()). */
+export interface TlsInfo {
+  protocol: string;
+  cipher: string;
+  standardName: string;
+  bits: number;
+  alpnProtocol: string | null;
+  servername: string | null;
+  sessionReused: boolean;
+  peerCertificate: PeerCertificate | null;
+  /** The peer's certificate verified (chain and name). */
+  authorized: boolean;
+  /** Why not: the verify result's name (DEPTH_ZERO_SELF_SIGNED_CERT, HOSTNAME_MISMATCH, NO_PEER_CERTIFICATE...). */
+  authorizationError: string | null;
+}
+
+/** A summary of the peer's certificate. */
+export interface PeerCertificate {
+  subject: string;
+  issuer: string;
+  commonName: string;
+  subjectAltName: string;
+  validFrom: string;
+  validTo: string;
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+export class TlsSession {
+  readonly serverSide: boolean;
+  state: State;
+  private readonly conn: NativeTlsConnection;
+  private readonly status = new Int32Array(2);
+  private want = 0;
+  private freed = false;
+
+  constructor(
+    private readonly owner: TlsOwner, context: TlsContext, serverSide: boolean, hostname: string | null,
+    cleartextFirst: boolean,
+  ) {
+    this.serverSide = serverSide;
+    this.conn = new native.TlsConnection(context.side(serverSide), owner._fileno!, serverSide, hostname, this.status);
+    const queued = owner._queuedOutput();
+    this.state = cleartextFirst && queued !== null && !queued.empty ? 'flushing' : 'handshake';
+  }
+
+  /**
+   * Starts the handshake (unless cleartext output must go first) at the next event, never
+   * inside startTls() itself: as with Python's do_handshake_on_connect=False, a failure then
+   * reaches the channel's handleError, not the code that called startTls (a constructor).
+   */
+  start(): void {
+    this.want = WANT_READ | WANT_WRITE;
+    this.owner._touch();
+  }
+
+  get handshakeDone(): boolean {
+    return this.state === 'open';
+  }
+
+  // ---- events ----
+
+  /** A read event: true when the session used it (handshake, unwrap), false for the channel's handleRead. */
+  interceptRead(): boolean {
+    if (this.state === 'open') return false;
+    if (this.state === 'handshake') this.step();
+    else if (this.state === 'closing') this.stepShutdown();
+    return true;
+  }
+
+  /** A write event: true when the session used it; ciphertext waiting goes out first. */
+  interceptWrite(): boolean {
+    switch (this.state) {
+      case 'flushing':
+        return false;
+      case 'handshake':
+        this.step();
+        return true;
+      case 'closing':
+        this.stepShutdown();
+        return true;
+      default:
+        if (this.status[1] === 0) return false;
+        if (this.conn.flush() > 0) return true;
+        this.owner._touch();
+        return false;
+    }
+  }
+
+  /** The interest the channel needs, from the one its own state asks (mask). */
+  interest(mask: number): number {
+    switch (this.state) {
+      case 'flushing':
+        return (mask & ~READ_INTEREST) | WRITE_INTEREST;
+      case 'handshake':
+      case 'closing':
+        return (this.want & WANT_READ ? READ_INTEREST : 0) |
+          (this.want & WANT_WRITE || this.status[1] > 0 ? WRITE_INTEREST : 0);
+      default:
+        if (mask & READ_INTEREST && this.status[0] & PLAIN_PENDING) this.owner._readAgain();
+        return this.status[1] > 0 ? mask | WRITE_INTEREST : mask;
+    }
+  }
+
+  // ---- plaintext I/O ----
+
+  /** native.recv's contract over TLS: plaintext bytes, 0 at close_notify, -1 nothing yet. */
+  read(memory: Uint8Array, offset: number, size: number): number {
+    const n = this.conn.read(memory, offset, size);
+    if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
+    return n;
+  }
+
+  /** native.recvScan's contract over TLS. */
+  readScan(
+    memory: Uint8Array, offset: number, size: number, t: Uint8Array, out: Int32Array, max: number, minBytes: number,
+  ): number {
+    const n = this.conn.readScan(memory, offset, size, t, out, max, minBytes);
+    if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
+    return n;
+  }
+
+  /** Socket.recv over TLS: raises EAGAIN (as Python's SSLWantReadError) when no whole record is there. */
+  recv(bufsize: number): Buffer {
+    const buf = readTarget(bufsize);
+    const n = this.read(buf, 0, bufsize);
+    if (n < 0) throw systemError('EAGAIN', 'recv');
+    return copyOut(buf, n);
+  }
+
+  /** native.writev's contract over TLS (the output queue's writer). */
+  writev(bufs: Uint8Array[] | Uint8Array, firstOffset?: number): number {
+    return this.conn.writev(bufs, firstOffset);
+  }
+
+  /** Socket.send over TLS: plaintext bytes taken, -1 when the socket is full. */
+  send(data: Uint8Array): number {
+    return this.conn.writev(data, 0);
+  }
+
+  /** Output waits (neither cleartext nor TLS data may go out during the handshake or the unwrap). */
+  get holdsOutput(): boolean {
+    return this.state === 'handshake' || this.state === 'closing';
+  }
+
+  /** Whether the output queue's writes go through TLS yet (not while cleartext before startTls drains). */
+  get encrypting(): boolean {
+    return this.state === 'open';
+  }
+
+  /**
+   * After the output queue wrote: once the cleartext before startTls() is out the handshake
+   * starts; ciphertext still waiting counts as a full socket (the close marker waits for it).
+   */
+  afterWrite(outcome: WriteOutcome, out: OutputQueue): WriteOutcome {
+    if (this.state === 'flushing') {
+      if (outcome === WROTE_ALL && out.empty) {
+        this.state = 'handshake';
+        this.start();
+      }
+      return outcome;
+    }
+    if (this.status[1] > 0 && (outcome === WROTE_ALL || outcome === WROTE_TO_CLOSE)) return WROTE_FULL;
+    return outcome;
+  }
+
+  info(): TlsInfo {
+    return this.conn.info() as unknown as TlsInfo;
+  }
+
+  // ---- unwrap and close ----
+
+  /** stopTls(): sends close_notify and waits for the peer's (Python's unwrap()). */
+  stop(): void {
+    this.state = 'closing';
+    this.stepShutdown();
+  }
+
+  /** The channel closes: close_notify if the connection is open (best effort), then free the SSL object. */
+  dispose(): void {
+    if (this.freed) return;
+    if (this.state === 'open') {
+      try {
+        this.conn.shutdown(false);
+      } catch {
+        // the peer is gone: nothing to tell it
+      }
+    }
+    this.free();
+  }
+
+  private free(): void {
+    this.freed = true;
+    this.conn.free();
+  }
+
+  private step(): void {
+    const want = this.conn.handshake();
+    this.want = want;
+    this.owner._touch();
+    if (want !== 0) return;
+    this.state = 'open';
+    this.owner._tlsHandshakeDone();
+    if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
+  }
+
+  private stepShutdown(): void {
+    const r = this.conn.shutdown(true);
+    this.owner._touch();
+    if (r !== 1) {
+      this.want = r;
+      return;
+    }
+    this.free();
+    this.owner._tlsStopped();
+  }
+}
