@@ -7,7 +7,8 @@ export * as asynchat from './asynchat';
 export * from './tls';
 export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
 export {
-  native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type RawAddress,
+  native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type NativeTlsConnection,
+  type RawAddress,
 } from './binding/native';
 export { stats, resetStats, backends, defaultBackend } from './binding/backends';
 export * from './threads';

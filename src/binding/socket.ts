@@ -26,6 +26,7 @@ export const SOL_SOCKET = C.SOL_SOCKET;
 export const SO_REUSEADDR = C.SO_REUSEADDR;
 /** Option: several sockets bind the same port; undefined where the platform lacks it. */
 export const SO_REUSEPORT = C.SO_REUSEPORT;
+/** Option (FreeBSD): listeners of one port share its connections, balanced (serveThreads uses it there). */
 export const SO_REUSEPORT_LB = C.SO_REUSEPORT_LB;
 /** Option (read-only): the pending socket error, cleared by reading it. */
 export const SO_ERROR = C.SO_ERROR;
@@ -62,25 +63,45 @@ export const MSG_PEEK = C.MSG_PEEK;
 /** The largest listen() backlog the platform accepts. */
 export const SOMAXCONN = C.SOMAXCONN;
 // Datagram sockets: broadcast, multicast, TOS, and what recvmsg reports.
+/** Option: a datagram socket may send to a broadcast address. */
 export const SO_BROADCAST = C.SO_BROADCAST;
+/** setsockopt/getsockopt level of IPv4 (IP_TOS, IP_MULTICAST_*). */
 export const IPPROTO_IP = C.IPPROTO_IP;
+/** The UDP protocol number (a socket's proto, or an option level). */
 export const IPPROTO_UDP = C.IPPROTO_UDP;
+/** Option: the type-of-service (DSCP/ECN) byte of outgoing IPv4 packets. */
 export const IP_TOS = C.IP_TOS;
+/** Option: the time-to-live of outgoing unicast IPv4 packets. */
 export const IP_TTL = C.IP_TTL;
+/** Option: the interface (an IPv4 address, packed) multicast datagrams leave by. */
 export const IP_MULTICAST_IF = C.IP_MULTICAST_IF;
+/** Option: the time-to-live of outgoing IPv4 multicast datagrams. */
 export const IP_MULTICAST_TTL = C.IP_MULTICAST_TTL;
+/** Option: whether this host receives its own IPv4 multicast datagrams. */
 export const IP_MULTICAST_LOOP = C.IP_MULTICAST_LOOP;
+/** Option: join an IPv4 multicast group (a struct ip_mreq, packed). */
 export const IP_ADD_MEMBERSHIP = C.IP_ADD_MEMBERSHIP;
+/** Option: leave an IPv4 multicast group (a struct ip_mreq, packed). */
 export const IP_DROP_MEMBERSHIP = C.IP_DROP_MEMBERSHIP;
+/** Option: join an IPv6 multicast group (a struct ipv6_mreq, packed). */
 export const IPV6_JOIN_GROUP = C.IPV6_JOIN_GROUP;
+/** Option: leave an IPv6 multicast group (a struct ipv6_mreq, packed). */
 export const IPV6_LEAVE_GROUP = C.IPV6_LEAVE_GROUP;
+/** Option: the interface index IPv6 multicast datagrams leave by. */
 export const IPV6_MULTICAST_IF = C.IPV6_MULTICAST_IF;
+/** Option: the hop limit of outgoing IPv6 multicast datagrams. */
 export const IPV6_MULTICAST_HOPS = C.IPV6_MULTICAST_HOPS;
+/** Option: whether this host receives its own IPv6 multicast datagrams. */
 export const IPV6_MULTICAST_LOOP = C.IPV6_MULTICAST_LOOP;
+/** Option: the hop limit of outgoing unicast IPv6 packets. */
 export const IPV6_UNICAST_HOPS = C.IPV6_UNICAST_HOPS;
+/** recv flag (and recvmsg result flag): the datagram was longer than the buffer. */
 export const MSG_TRUNC = C.MSG_TRUNC;
+/** recvmsg result flag: ancillary data was cut. */
 export const MSG_CTRUNC = C.MSG_CTRUNC;
+/** send/recv flag: do not block, whatever the socket's mode. */
 export const MSG_DONTWAIT = C.MSG_DONTWAIT;
+/** The IPv4 wildcard address, as a number (0.0.0.0). */
 export const INADDR_ANY = C.INADDR_ANY;
 
 // What the last recvfrom returned: [count, message flags] (shared: calls never overlap).

@@ -1,4 +1,5 @@
 // What serveThreads() hands each thread (as workerData) and what a thread reports back.
+/** How a thread serves its map: loop() (blocking) or loopAsync() (attached). */
 export type ThreadMode = 'blocking' | 'attached';
 
 /** workerData[THREAD_INIT]: everything a thread needs to start. */

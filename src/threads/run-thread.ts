@@ -9,6 +9,7 @@ import type { SocketMap } from '../engine/map-state';
 import { asynchatError } from '../errors';
 import { THREAD_INIT, type ListeningMessage, type ThreadInit, type ThreadMode } from './protocol';
 
+/** What runThread()'s start function gets: this thread's index, map, address and data. */
 export interface ThreadContext {
   /** 0 .. threads-1, in the order serveThreads() started them. */
   readonly index: number;

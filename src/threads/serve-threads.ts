@@ -8,6 +8,7 @@ import { AsynchatError, asynchatError } from '../errors';
 import { reusePortOption } from './reuse-port';
 import { THREAD_INIT, type ListeningMessage, type ThreadInit, type ThreadMode } from './protocol';
 
+/** What serveThreads() starts: how many threads, where they listen, how they run and stop. */
 export interface ServeThreadsOptions {
   /** Threads to run (default os.availableParallelism()). More than one needs reusePortOption(). */
   threads?: number;
@@ -35,11 +36,13 @@ export interface ServeThreadsOptions {
   stopTimeout?: number;
 }
 
+/** One thread of a ThreadedServer: its index (0 .. threads-1) and its worker threadId. */
 export interface ThreadInfo {
   readonly index: number;
   readonly threadId: number;
 }
 
+/** A server running on several threads, as serveThreads() resolves it. */
 export interface ThreadedServer {
   /** The port every thread listens on. */
   readonly port: number;

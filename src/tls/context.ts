@@ -36,6 +36,7 @@ export interface TlsContextOptions {
   servername?: string;
 }
 
+/** A TLS protocol version, as Node's tls names them (minVersion, maxVersion, tlsInfo().protocol). */
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 /** TLS is built into this addon (false: the build found no OpenSSL headers; see ERR_ASYNCHAT_NO_TLS). */

@@ -2,3 +2,4 @@
 export { TlsContext, createTlsContext, tlsAvailable, opensslVersion } from './context';
 export type { Pem, TlsContextOptions, TlsVersion } from './context';
 export type { TlsInfo, PeerCertificate } from './session';
+export type { StartTlsOptions } from './dispatcher-tls';
