@@ -1,5 +1,7 @@
 // Dispatcher.startTls()/stopTls(): the checks, and the session's creation.
 import { asynchatError } from '../errors';
+import { routeError } from '../engine/map-state';
+import { now } from '../engine/scheduler';
 import type { Dispatcher } from '../asyncore/dispatcher';
 import { TlsContext } from './context';
 import { TlsSession } from './session';
@@ -16,7 +18,15 @@ export interface StartTlsOptions {
    * by a constructor before a listener started TLS on the connection).
    */
   cleartextFirst?: boolean;
+  /**
+   * Seconds the handshake may take (default 120, as Node's tls; 0: no limit). Past it
+   * handleError gets ERR_ASYNCHAT_TLS_HANDSHAKE (the default closes): a peer that connects and
+   * never completes the handshake holds nothing for longer.
+   */
+  handshakeTimeout?: number;
 }
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 120;
 
 function stateError(message: string): Error {
   return asynchatError('ERR_ASYNCHAT_TLS_STATE', message);
@@ -30,10 +40,27 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
   if (d._fileno === null || d.closed) throw stateError('startTls on a closed channel');
   if (d.accepting) throw stateError('startTls on a listening channel: start it on each accepted one');
   if (!d.connected && !d.connecting) throw stateError('startTls before the connection is made: call it from handleConnect()');
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (typeof timeout !== 'number' || !(timeout >= 0)) {
+    throw asynchatError('ERR_ASYNCHAT_TLS_OPTION', `handshakeTimeout must be a number of seconds >= 0, got ${String(timeout)}`, 'TypeError');
+  }
   const serverSide = options.serverSide === true;
   const hostname = serverSide ? null : options.serverHostname ?? context.options.servername ?? null;
-  d._tls = new TlsSession(d, context, serverSide, hostname, options.cleartextFirst !== false);
-  d._tls.start();
+  const session = d._tls = new TlsSession(d, context, serverSide, hostname, options.cleartextFirst !== false);
+  session.start();
+  const entry = d._entry;
+  if (timeout > 0 && entry !== undefined) {
+    session.handshakeTimer = entry.owner.timers.schedule(now() + timeout, () => {
+      session.handshakeTimer = null;
+      if (d._tls !== session || session.handshakeDone || d.closed) return;
+      const err = asynchatError('ERR_ASYNCHAT_TLS_HANDSHAKE', `the TLS handshake did not complete within ${timeout} s`);
+      try {
+        d.handleError(err);
+      } catch (thrown) {
+        routeError(d, thrown);
+      }
+    }, [], false);
+  }
 }
 
 export function stopTlsOn(d: Dispatcher): void {

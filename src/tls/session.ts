@@ -6,6 +6,7 @@
 //   handshake  stepped from read and write events, as OpenSSL asks (WANT_READ / WANT_WRITE)
 //   open       reads decrypt (receive, recv), writes encrypt (the output queue's writev)
 //   closing    stopTls(): close_notify sent, the peer's awaited; then back to cleartext
+import type { TimerEntry } from '../engine/scheduler';
 import { native, type NativeTlsConnection } from '../binding/native';
 import { readTarget, copyOut } from '../binding/read-buffer';
 import { READ_INTEREST, WRITE_INTEREST } from '../engine/map-state';
@@ -65,6 +66,8 @@ export class TlsSession {
   private readonly status = new Int32Array(2);
   private want = 0;
   private freed = false;
+  /** startTls()'s handshake timeout while it runs (cancelled once the handshake is done). */
+  handshakeTimer: TimerEntry | null = null;
 
   constructor(
     private readonly owner: TlsOwner, context: TlsContext, serverSide: boolean, hostname: string | null,
@@ -223,7 +226,15 @@ export class TlsSession {
 
   private free(): void {
     this.freed = true;
+    this.cancelHandshakeTimer();
     this.conn.free();
+  }
+
+  private cancelHandshakeTimer(): void {
+    const timer = this.handshakeTimer;
+    if (timer === null) return;
+    this.handshakeTimer = null;
+    timer.scheduler.cancel(timer);
   }
 
   private step(): void {
@@ -232,6 +243,7 @@ export class TlsSession {
     this.owner._touch();
     if (want !== 0) return;
     this.state = 'open';
+    this.cancelHandshakeTimer();
     this.owner._tlsHandshakeDone();
     if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
   }
