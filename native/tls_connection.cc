@@ -15,17 +15,13 @@
 #include "errors.h"
 #include "scan.h"
 #include "tls_context.h"
+#include "socket_args.h"
 #include "tls_errors.h"
+#include "transfer.h"
 #include "typed_args.h"
 
 namespace asynchat {
 namespace {
-
-#if defined(MSG_NOSIGNAL)
-constexpr int kSendFlags = MSG_NOSIGNAL;
-#else
-constexpr int kSendFlags = 0;
-#endif
 
 // A TLS record is at most 16 KiB of plaintext plus its overhead: one read of this size takes
 // a whole record, and a few when they are small.
@@ -226,9 +222,7 @@ ssize_t TlsConnection::Fill(Napi::Env env, bool exact_record) {
     // After our close_notify, read record by record: the bytes after the peer's close_notify
     // are cleartext again and must stay in the socket (unwrap).
     uint8_t header[5];
-    ssize_t h;
-    do h = recv(fd_, header, sizeof(header), MSG_PEEK);
-    while (h < 0 && errno == EINTR);
+    ssize_t h = RetryEintr([&] { return recv(fd_, header, sizeof(header), MSG_PEEK); });
     if (h < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
       ThrowSystemError(env, errno, "recv");
@@ -239,9 +233,7 @@ ssize_t TlsConnection::Fill(Napi::Env env, bool exact_record) {
     if (want > sizeof(buf)) want = sizeof(buf);
   }
   GetState(env)->stats.reads++;
-  ssize_t n;
-  do n = recv(fd_, buf, want, 0);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = RetryEintr([&] { return recv(fd_, buf, want, 0); });
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
     ThrowSystemError(env, errno, "recv");
@@ -259,9 +251,7 @@ size_t TlsConnection::FlushCipher(Napi::Env env, bool throw_errors) {
     return 0;
   }
   GetState(env)->stats.writes++;
-  ssize_t n;
-  do n = send(fd_, data, pending, kSendFlags);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = RetryEintr([&] { return send(fd_, data, pending, kSendFlags); });
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && throw_errors) ThrowSystemError(env, errno, "send");
     n = 0;
