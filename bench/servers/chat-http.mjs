@@ -2,13 +2,7 @@
 // fixed body. A minimal parser: request line, `Connection: close`; no request bodies.
 import { AsyncChat } from 'asynchat';
 import { serve } from '../lib/serve.mjs';
-
-const BODY = 'Hello, World!';
-const RESPONSE = Buffer.from(
-  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n' +
-  `Content-Length: ${Buffer.byteLength(BODY)}\r\nConnection: keep-alive\r\n\r\n${BODY}`,
-);
-const BAD = Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+import { BAD, RESPONSE } from './http-replies.mjs';
 
 class HttpSession extends AsyncChat {
   constructor(sock) {

@@ -4,14 +4,7 @@
 // completes go out in one write.
 import net from 'node:net';
 import { serveNode } from '../lib/serve.mjs';
-
-const BODY = 'Hello, World!';
-const RESPONSE = Buffer.from(
-  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n' +
-  `Content-Length: ${Buffer.byteLength(BODY)}\r\nConnection: keep-alive\r\n\r\n${BODY}`,
-);
-const BAD = Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-const END = Buffer.from('\r\n\r\n');
+import { BAD, END, RESPONSE } from './http-replies.mjs';
 const CRLF = Buffer.from('\r\n');
 const GET = Buffer.from('GET ');
 const VERSION = Buffer.from(' HTTP/1.1');

@@ -2,14 +2,7 @@
 // head a 'data' event completes is answered, all in one write.
 import net from 'node:net';
 import { serveNode } from '../lib/serve.mjs';
-
-const BODY = 'Hello, World!';
-const RESPONSE = Buffer.from(
-  'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n' +
-  `Content-Length: ${Buffer.byteLength(BODY)}\r\nConnection: keep-alive\r\n\r\n${BODY}`,
-);
-const BAD = Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-const END = Buffer.from('\r\n\r\n');
+import { BAD, END, RESPONSE } from './http-replies.mjs';
 
 const server = net.createServer((socket) => {
   socket.setNoDelay(true);
