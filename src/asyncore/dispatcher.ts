@@ -514,8 +514,13 @@ export class Dispatcher implements Channel {
     this.handleTlsStopped();
   }
 
-  /** @internal interest as TLS needs it (the handshake's wants, ciphertext waiting), from the channel's own. */
+  /**
+   * @internal The interest the reactor gets, from the channel's own: the layers under it have
+   * their say (a listener that stopped accepting reads nothing; TLS asks for what its handshake
+   * or its waiting ciphertext needs). One place for both, for library and polled channels alike.
+   */
   _adjustInterest(mask: number): number {
+    if (this._acceptPaused) mask &= ~READ_INTEREST;
     return this._tls === null ? mask : this._tls.interest(mask);
   }
 
@@ -596,7 +601,7 @@ export class Dispatcher implements Channel {
         : this.writable();
       if (wantsWrite) mask |= WRITE_INTEREST;
     }
-    return this._tls === null ? mask : this._tls.interest(mask);
+    return this._adjustInterest(mask);
   }
 }
 

@@ -52,7 +52,7 @@ export interface Channel {
   /** Called once idleTimeout passed without an event; absent: close(). */
   handleTimeout?(): void;
   /** @internal */ _entry?: MapEntry;
-  /** @internal a listener that stopped accepting (EMFILE, maxConnections): no read interest */
+  /** @internal a listener that stopped accepting (EMFILE, maxConnections): no read interest (see _adjustInterest) */
   _acceptPaused?: boolean;
   /** @internal called when a channel of the map left it (an fd may have been freed) */
   _resumeAccepting?(): void;
@@ -512,14 +512,13 @@ export class MapState {
         }
         if (entry.fd < 0) continue;
       }
-      if (!entry.polled) this.apply(ch, entry, ch._interest!());
+      if (!entry.polled) this.apply(entry, ch._interest!());
     }
     dirty.length = 0;
-    for (const ch of this.polled) this.apply(ch, ch._entry!, polledInterest(ch));
+    for (const ch of this.polled) this.apply(ch._entry!, polledInterest(ch));
   }
 
-  private apply(ch: Channel, entry: MapEntry, mask: number): void {
-    if (ch._acceptPaused === true) mask &= ~READ_INTEREST;
+  private apply(entry: MapEntry, mask: number): void {
     if (this.told !== null && entry.fd >= 0) this.told.set(entry.fd, mask);
   }
 
