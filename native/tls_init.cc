@@ -15,7 +15,7 @@ namespace asynchat {
 #ifndef ASYNCHAT_HAVE_TLS
 namespace {
 Napi::Value NoTls(const Napi::CallbackInfo& info) {
-  Napi::Error e = Napi::Error::New(info.Env(), "TLS is not available: this build of the addon found no OpenSSL headers in Node's include folder");
+  Napi::Error e = Napi::Error::New(info.Env(), "TLS is not available: this build of the addon has no OpenSSL (the build found no openssl/ssl.h in Node's include folder, or ran with ASYNCHAT_NO_TLS=1)");
   e.Set("code", "ERR_ASYNCHAT_NO_TLS");
   throw e;
 }

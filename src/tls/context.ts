@@ -44,6 +44,16 @@ export const tlsAvailable = native.tlsVersion !== null && native.tlsVersion !== 
 /** The OpenSSL in use (Node's own: process.versions.openssl), or null without TLS. */
 export const opensslVersion: string | null = native.tlsVersion ?? null;
 
+/**
+ * @internal What a TLS call throws in an addon built without TLS, and why there is none: the
+ * build found no OpenSSL headers in Node's include folder, or was asked not to (ASYNCHAT_NO_TLS=1).
+ */
+export function noTlsError(call: string): Error {
+  return asynchatError('ERR_ASYNCHAT_NO_TLS', `${call}: TLS is not available: this build of the addon has no OpenSSL ` +
+    "(the build found no openssl/ssl.h in Node's include folder, or ran with ASYNCHAT_NO_TLS=1); " +
+    'rebuild it against a Node that ships its OpenSSL headers');
+}
+
 const VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
 let defaultCa: Buffer | null = null;
 
@@ -75,9 +85,7 @@ export class TlsContext {
   private readonly natives: [NativeTlsContext | null, NativeTlsContext | null] = [null, null];
 
   constructor(options: TlsContextOptions = {}) {
-    if (!tlsAvailable) {
-      throw asynchatError('ERR_ASYNCHAT_NO_TLS', 'TLS is not available: the addon was built without OpenSSL headers');
-    }
+    if (!tlsAvailable) throw noTlsError('createTlsContext');
     for (const v of [options.minVersion, options.maxVersion]) {
       if (v !== undefined && !VERSIONS.has(v)) throw optionError(`unknown TLS version ${JSON.stringify(v)}`);
     }

@@ -3,7 +3,7 @@ import { asynchatError } from '../errors';
 import { routeError } from '../engine/map-state';
 import { now } from '../engine/scheduler';
 import type { Dispatcher } from '../asyncore/dispatcher';
-import { TlsContext } from './context';
+import { noTlsError, tlsAvailable, TlsContext } from './context';
 import { TlsSession } from './session';
 
 /** startTls()'s options, as Python's wrap_socket takes them. */
@@ -33,6 +33,7 @@ function stateError(message: string): Error {
 }
 
 export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTlsOptions): void {
+  if (!tlsAvailable) throw noTlsError('startTls');
   if (!(context instanceof TlsContext)) {
     throw asynchatError('ERR_ASYNCHAT_TLS_OPTION', 'startTls needs a context from createTlsContext()', 'TypeError');
   }
@@ -64,6 +65,7 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
 }
 
 export function stopTlsOn(d: Dispatcher): void {
+  if (!tlsAvailable) throw noTlsError('stopTls');
   const tls = d._tls;
   if (tls === null || !tls.handshakeDone) throw stateError('stopTls without an established TLS connection');
   // What was pushed before stopTls() is still TLS data: out before the close_notify.

@@ -3,18 +3,18 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES, hasCommand, root, startCli } from './helpers';
-import { hasCurl, hasOpenssl, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
+import { hasCurl, canTls, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
 
 const hasRedisCli = hasCommand('redis-cli', ['--version']);
 let pki: Pki;
 beforeAll(() => {
-  if (hasOpenssl) pki = makePki();
+  if (canTls) pki = makePki();
 });
 afterAll(() => pki?.cleanup());
 
 const tlsArgs = (): string[] => ['--tls-cert', pki.files.serverCert, '--tls-key', pki.files.serverKey];
 
-describe.skipIf(!hasOpenssl)('examples over TLS', () => {
+describe.skipIf(!canTls)('examples over TLS', () => {
   describe.each(MODES)('%s', (mode) => {
     it.skipIf(!hasCurl)('http serves HTTPS to curl --cacert: two GETs on one connection, and HEAD', async () => {
       const server = await startCli('http', ['--mode', mode, ...tlsArgs()]);

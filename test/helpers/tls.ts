@@ -1,13 +1,20 @@
 // Certificates made for each test run (openssl req into a temp dir, never committed), and real
 // TLS clients nobody here wrote, run as child processes: Node's own tls, Python's ssl, openssl
-// s_client. A test whose client is missing is skipped with a message.
+// s_client. A test whose client is missing, or run against an addon built without TLS, is skipped
+// with a message.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tlsAvailable } from '../../src/tls/context';
 import { environmentFor, hasCommand } from '../examples/helpers';
 
 export const hasOpenssl = hasCommand('openssl', ['version']);
+/** The addon has TLS (false for a build without OpenSSL: npm run test:no-tls tests that one). */
+export const hasTls = tlsAvailable;
+if (!hasTls) console.log('note: this addon was built without TLS (ERR_ASYNCHAT_NO_TLS); the TLS tests are skipped');
+/** TLS tests can run: the addon has TLS, and openssl is there to make their certificates. */
+export const canTls = hasTls && hasOpenssl;
 export const hasPython = hasCommand('python3', ['-c', 'import ssl']);
 export const hasCurl = hasCommand('curl', ['--version']);
 

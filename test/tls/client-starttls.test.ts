@@ -10,11 +10,11 @@ import { native } from '../../src/binding/native';
 import { createTlsContext, type TlsContext, type TlsContextOptions } from '../../src/tls/context';
 import type { TlsInfo } from '../../src/tls/session';
 import { MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
-import { hasOpenssl, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
+import { canTls, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
 
 let pki: Pki;
 beforeAll(() => {
-  if (hasOpenssl) pki = makePki();
+  if (canTls) pki = makePki();
 });
 afterAll(() => pki?.cleanup());
 
@@ -92,7 +92,7 @@ async function connectTo(
   return client;
 }
 
-describe.skipIf(!hasOpenssl)('TLS client against Node\'s tls server', () => {
+describe.skipIf(!canTls)('TLS client against Node\'s tls server', () => {
   describe.each(MODES)('%s', (mode) => {
     it('verifies the chain and the name, then talks', async () => {
       const c = await connectTo(mode, [pki.files.serverCert, pki.files.serverKey], { ca: pki.caCert }, 'localhost');
@@ -193,7 +193,7 @@ class StartTlsServerChannel extends AsyncChat {
   }
 }
 
-describe.skipIf(!hasOpenssl || !hasPython)('STARTTLS and unwrap with Python\'s ssl', () => {
+describe.skipIf(!canTls || !hasPython)('STARTTLS and unwrap with Python\'s ssl', () => {
   it.each(MODES)('%s', async (mode) => {
     const channels: StartTlsServerChannel[] = [];
     let result: { stdout: string; stderr: string } | null = null;

@@ -9,11 +9,11 @@ import { AF_INET, type Socket } from '../../src/binding/socket';
 import { native } from '../../src/binding/native';
 import { createTlsContext, type TlsContext } from '../../src/tls/context';
 import { Listener, MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
-import { hasOpenssl, makePki, type Pki } from '../helpers/tls';
+import { canTls, makePki, type Pki } from '../helpers/tls';
 
 let pki: Pki;
 beforeAll(() => {
-  if (hasOpenssl) pki = makePki();
+  if (canTls) pki = makePki();
 });
 afterAll(() => pki?.cleanup());
 
@@ -65,7 +65,7 @@ class Silent extends Dispatcher {
   }
 }
 
-describe.skipIf(!hasOpenssl).each(MODES)('TLS handshake timeout (%s)', (mode) => {
+describe.skipIf(!canTls).each(MODES)('TLS handshake timeout (%s)', (mode) => {
   it('a peer that never sends its hello is given up after handshakeTimeout; one that does is not', async () => {
     await withMap(mode, async (d) => {
       const server: TlsContext = createTlsContext({ cert: pki.serverCert, key: pki.serverKey });

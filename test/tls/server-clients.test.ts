@@ -9,11 +9,11 @@ import { native } from '../../src/binding/native';
 import { createTlsContext, type TlsContext, type TlsContextOptions } from '../../src/tls/context';
 import type { TlsInfo } from '../../src/tls/session';
 import { MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
-import { hasOpenssl, hasPython, makePki, runClient, type ChildResult, type Pki } from '../helpers/tls';
+import { canTls, hasPython, makePki, runClient, type ChildResult, type Pki } from '../helpers/tls';
 
 let pki: Pki;
 beforeAll(() => {
-  if (hasOpenssl) pki = makePki();
+  if (canTls) pki = makePki();
 });
 afterAll(() => pki?.cleanup());
 
@@ -137,7 +137,7 @@ s.on('end', () => { console.log(s.getProtocol(), s.alpnProtocol, got.split('\\n'
 s.on('error', (e) => { console.log('error', e.code); process.exitCode = 1; });
 `;
 
-describe.skipIf(!hasOpenssl)('TLS server against real clients', () => {
+describe.skipIf(!canTls)('TLS server against real clients', () => {
   describe.each(MODES)('%s', (mode) => {
     it('openssl s_client, TLS 1.2, ALPN, verifying the server', async () => {
       const { seen, result } = await serve(mode, { alpnProtocols: ['x-echo'] }, (port) => runClient('openssl', [
