@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <string>
 
 #include "addon_state.h"
@@ -135,6 +136,7 @@ Napi::Function TlsConnection::Define(Napi::Env env) {
       InstanceMethod<&TlsConnection::Writev>("writev"),
       InstanceMethod<&TlsConnection::Flush>("flush"),
       InstanceMethod<&TlsConnection::Shutdown>("shutdown"),
+      InstanceMethod<&TlsConnection::CleartextAfter>("cleartextAfter"),
       InstanceMethod<&TlsConnection::Info>("info"),
       InstanceMethod<&TlsConnection::Free>("free"),
   });
@@ -215,23 +217,37 @@ SSL* TlsConnection::Live(Napi::Env env) {
   return ssl_;
 }
 
+void TlsConnection::TrackRecords(const uint8_t* p, size_t n) {
+  while (n > 0) {
+    if (body_left_ > 0) {
+      size_t k = n < body_left_ ? n : body_left_;
+      body_left_ -= k;
+      p += k;
+      n -= k;
+      continue;
+    }
+    size_t k = sizeof(record_header_) - header_have_;
+    if (k > n) k = n;
+    memcpy(record_header_ + header_have_, p, k);
+    header_have_ += k;
+    p += k;
+    n -= k;
+    if (header_have_ == sizeof(record_header_)) {
+      body_left_ = (size_t(record_header_[3]) << 8) | record_header_[4];
+      header_have_ = 0;
+    }
+  }
+}
+
+size_t TlsConnection::ToRecordEnd() const {
+  // Inside a body: its rest. Else the rest of the header (the body comes with the next read).
+  return body_left_ > 0 ? body_left_ : sizeof(record_header_) - header_have_;
+}
+
 ssize_t TlsConnection::Fill(Napi::Env env, bool exact_record) {
   uint8_t buf[kCipherRead];
   size_t want = sizeof(buf);
-  if (exact_record) {
-    // After our close_notify, read record by record: the bytes after the peer's close_notify
-    // are cleartext again and must stay in the socket (unwrap).
-    uint8_t header[5];
-    ssize_t h = RetryEintr([&] { return recv(fd_, header, sizeof(header), MSG_PEEK); });
-    if (h < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
-      ThrowSystemError(env, errno, "recv");
-    }
-    if (h == 0) return 0;
-    if (h < 5) return -1;
-    want = 5 + ((size_t(header[3]) << 8) | header[4]);
-    if (want > sizeof(buf)) want = sizeof(buf);
-  }
+  if (exact_record && ToRecordEnd() < want) want = ToRecordEnd();
   GetState(env)->stats.reads++;
   ssize_t n = RetryEintr([&] { return recv(fd_, buf, want, 0); });
   if (n < 0) {
@@ -240,6 +256,7 @@ ssize_t TlsConnection::Fill(Napi::Env env, bool exact_record) {
   }
   if (n > 0 && BIO_write(rbio_, buf, static_cast<int>(n)) != n)
     throw TlsError(env, "ERR_ASYNCHAT_TLS_PROTOCOL", "cannot buffer TLS input");
+  if (n > 0) TrackRecords(buf, static_cast<size_t>(n));
   return n;
 }
 
@@ -344,6 +361,8 @@ ssize_t TlsConnection::ReadPlain(Napi::Env env, uint8_t* dst, size_t len) {
   size_t total = 0;
   bool drained = false;
   bool closed_now = false;
+  // stopTls() sent our close_notify: what follows the peer's is cleartext, left in the socket.
+  bool unwrapping = (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) != 0;
   while (total < len) {
     size_t got = 0;
     ERR_clear_error();
@@ -355,7 +374,7 @@ ssize_t TlsConnection::ReadPlain(Napi::Env env, uint8_t* dst, size_t len) {
     int err = SSL_get_error(ssl, r);
     if (err == SSL_ERROR_WANT_READ) {
       if (total > 0 || drained) break;
-      ssize_t n = Fill(env, false);
+      ssize_t n = Fill(env, unwrapping);
       if (n > 0) continue;
       if (n < 0) {
         drained = true;
@@ -486,45 +505,79 @@ Napi::Value TlsConnection::Flush(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(rest));
 }
 
-// shutdown(wait) -> 1 when both close_notify alerts are exchanged (or wait is false and ours
-// is sent), else kWantRead | kWantWrite. Reads record by record, leaving what follows the
-// peer's close_notify (cleartext) in the socket.
+// shutdown(wait) -> 0 when both close_notify alerts are exchanged (or wait is false and ours
+// is sent), as handshake() says done; else kWantRead | kWantWrite, or kPlainPending: plaintext the peer sent before its
+// close_notify is there, for the channel to read (read()/readScan()) before stepping again.
+// Nothing is read here but records, one at a time, so that what follows the peer's
+// close_notify (cleartext) stays in the socket.
 Napi::Value TlsConnection::Shutdown(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SSL* ssl = Live(env);
   bool wait = info[0].ToBoolean().Value();
   for (;;) {
-    ERR_clear_error();
-    int r = SSL_shutdown(ssl);
-    size_t pending = FlushCipher(env, wait);
-    if (r == 1 || (!wait && r == 0)) {
-      UpdateStatus(false);
-      return Napi::Number::New(env, pending > 0 ? kWantWrite : 1);
-    }
-    if (r < 0) {
-      int err = SSL_get_error(ssl, r);
-      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) ThrowFailure(env, "TLS shutdown");
-    }
-    if (r == 0 || SSL_get_error(ssl, r) == SSL_ERROR_WANT_READ) {
-      // Ours is sent; the peer's close_notify (and any data before it, dropped) is awaited.
-      uint8_t sink[4096];
-      size_t got;
-      int rr = SSL_read_ex(ssl, sink, sizeof(sink), &got);
-      if (rr == 1) continue;
-      int err = SSL_get_error(ssl, rr);
-      if (err == SSL_ERROR_ZERO_RETURN) continue;
-      if (err != SSL_ERROR_WANT_READ) ThrowFailure(env, "TLS shutdown");
-      ssize_t n = Fill(env, true);
-      if (n > 0) continue;
-      if (n == 0) {
-        Napi::Error e = Napi::Error::New(env, "EOF occurred in violation of protocol (no close_notify during unwrap)");
-        e.Set("code", "ERR_ASYNCHAT_TLS_EOF");
-        throw e;
+    int state = SSL_get_shutdown(ssl);
+    // SSL_shutdown sends ours, and completes once the peer's is in; called in between it would
+    // read, and application data would then be lost or an error.
+    if (!(state & SSL_SENT_SHUTDOWN) || (state & SSL_RECEIVED_SHUTDOWN)) {
+      ERR_clear_error();
+      int r = SSL_shutdown(ssl);
+      size_t pending = FlushCipher(env, wait);
+      if (r == 1 || (!wait && r == 0)) {
+        UpdateStatus(false);
+        return Napi::Number::New(env, pending > 0 ? kWantWrite : 0);
       }
-      UpdateStatus(false);
-      return Napi::Number::New(env, kWantRead | (pending > 0 ? kWantWrite : 0));
+      if (r < 0) {
+        int err = SSL_get_error(ssl, r);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) ThrowFailure(env, "TLS shutdown");
+      }
+      if (!(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN)) ThrowFailure(env, "TLS shutdown");
     }
+    if (!wait) {
+      UpdateStatus(false);
+      return Napi::Number::New(env, 0);
+    }
+    // Ours is sent, the peer's is awaited: is there plaintext before it?
+    size_t pending = FlushCipher(env);
+    uint8_t probe;
+    size_t got = 0;
+    ERR_clear_error();
+    int rr = SSL_peek_ex(ssl, &probe, 1, &got);
+    if (rr == 1) {
+      UpdateStatus(false);
+      status_[0] |= kPlainPending;
+      return Napi::Number::New(env, kPlainPending | (pending > 0 ? kWantWrite : 0));
+    }
+    int err = SSL_get_error(ssl, rr);
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      peer_closed_ = true;
+      if (!(SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)) ThrowFailure(env, "TLS shutdown");
+      continue;  // SSL_shutdown completes now
+    }
+    if (err != SSL_ERROR_WANT_READ) ThrowFailure(env, "TLS shutdown");
+    ssize_t n = Fill(env, true);
+    if (n > 0) continue;
+    if (n == 0) {
+      Napi::Error e = Napi::Error::New(env, "EOF occurred in violation of protocol (no close_notify during unwrap)");
+      e.Set("code", "ERR_ASYNCHAT_TLS_EOF");
+      throw e;
+    }
+    UpdateStatus(false);
+    return Napi::Number::New(env, kWantRead | (pending > 0 ? kWantWrite : 0));
   }
+}
+
+// cleartextAfter() -> the bytes read past the peer's close_notify (a read before stopTls()
+// took them with its records): cleartext, for the channel. Empty before the peer's close_notify.
+Napi::Value TlsConnection::CleartextAfter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SSL* ssl = Live(env);
+  if (!(SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)) return Napi::Buffer<uint8_t>::New(env, 0);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(rbio_, &data);
+  if (n <= 0) return Napi::Buffer<uint8_t>::New(env, 0);
+  Napi::Buffer<uint8_t> rest = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<uint8_t*>(data), static_cast<size_t>(n));
+  (void)BIO_reset(rbio_);
+  return rest;
 }
 
 Napi::Value TlsConnection::Info(const Napi::CallbackInfo& info) {

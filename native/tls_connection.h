@@ -36,12 +36,19 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value Writev(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value Shutdown(const Napi::CallbackInfo& info);
+  Napi::Value CleartextAfter(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Free(const Napi::CallbackInfo& info);
 
   SSL* Live(Napi::Env env);
   // recv() once into the read BIO: bytes, 0 at end of stream, -1 when nothing was there.
+  // exact_record: never past the end of the current record (after our close_notify, the bytes
+  // that follow the peer's are cleartext and stay in the socket).
   ssize_t Fill(Napi::Env env, bool exact_record);
+  // Follows the record framing of every byte put into the read BIO, so that Fill knows where
+  // the current record ends even when an earlier read stopped in the middle of one.
+  void TrackRecords(const uint8_t* p, size_t n);
+  size_t ToRecordEnd() const;
   // Decrypts into dst; the contract of recv (bytes, 0 at close_notify, -1 nothing yet).
   ssize_t ReadPlain(Napi::Env env, uint8_t* dst, size_t len);
   // Sends what the write BIO holds with one send(); returns the bytes still pending.
@@ -56,6 +63,9 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   int fd_ = -1;
   bool handshake_done_ = false;
   bool peer_closed_ = false;
+  uint8_t record_header_[5] = {};
+  size_t header_have_ = 0;  // bytes of the current record's header seen so far
+  size_t body_left_ = 0;    // bytes of the current record's body not yet read
   int32_t* status_ = nullptr;
   Napi::ObjectReference context_;  // keeps the SSL_CTX and its ALPN list alive
   Napi::ObjectReference status_ref_;

@@ -508,10 +508,18 @@ export class Dispatcher implements Channel {
     this.handleTlsHandshake();
   }
 
-  /** @internal */
-  _tlsStopped(): void {
-    this._tls = null;
+  /**
+   * @internal stopTls() completed. drained false: the last read took cleartext past the peer's
+   * close_notify, and the session stays this channel's reader until that is read (_tlsReleased).
+   */
+  _tlsStopped(drained: boolean): void {
+    if (drained) this._tls = null;
     this.handleTlsStopped();
+  }
+
+  /** @internal */
+  _tlsReleased(): void {
+    this._tls = null;
   }
 
   /**

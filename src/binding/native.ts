@@ -57,8 +57,13 @@ export interface NativeTlsConnection {
   writev(bufs: Uint8Array[] | Uint8Array, firstOffset?: number): number;
   /** Ciphertext bytes still waiting for the fd. */
   flush(): number;
-  /** 1 when done, else WANT_READ | WANT_WRITE bits. */
+  /**
+   * 0 when done, else WANT_READ | WANT_WRITE bits, or PLAIN_PENDING (1): plaintext sent before
+   * the peer's close_notify waits to be read (read/readScan) before the next step.
+   */
   shutdown(wait: boolean): number;
+  /** After the peer's close_notify: the bytes read past it (cleartext), emptied from the connection. */
+  cleartextAfter(): Buffer;
   info(): Record<string, unknown>;
   free(): void;
 }

@@ -37,6 +37,9 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
   if (!(context instanceof TlsContext)) {
     throw asynchatError('ERR_ASYNCHAT_TLS_OPTION', 'startTls needs a context from createTlsContext()', 'TypeError');
   }
+  if (d._tls !== null && d._tls.unwrappedWithRest) {
+    throw stateError('startTls before the cleartext that followed the last stopTls() was read: read it first');
+  }
   if (d._tls !== null) throw stateError('TLS is already started on this channel');
   if (d._fileno === null || d.closed) throw stateError('startTls on a closed channel');
   if (d.accepting) throw stateError('startTls on a listening channel: start it on each accepted one');

@@ -5,7 +5,10 @@
 //   flushing   cleartext queued before startTls() is still being written (STARTTLS replies)
 //   handshake  stepped from read and write events, as OpenSSL asks (WANT_READ / WANT_WRITE)
 //   open       reads decrypt (receive, recv), writes encrypt (the output queue's writev)
-//   closing    stopTls(): close_notify sent, the peer's awaited; then back to cleartext
+//   closing    stopTls(): close_notify sent, the peer's awaited; plaintext it sends before its
+//              close_notify still reaches the channel (handleRead), nothing is dropped
+//   unwrapped  back to cleartext, but the last read took cleartext past the peer's
+//              close_notify: the channel reads that first, then its socket again
 import type { TimerEntry } from '../engine/scheduler';
 import { native, type NativeTlsConnection } from '../binding/native';
 import { readTarget, copyOut } from '../binding/read-buffer';
@@ -19,7 +22,7 @@ const PLAIN_PENDING = 1;
 const WANT_READ = 2;
 const WANT_WRITE = 4;
 
-type State = 'flushing' | 'handshake' | 'open' | 'closing';
+type State = 'flushing' | 'handshake' | 'open' | 'closing' | 'unwrapped';
 
 /** What the session needs of its channel (a Dispatcher). */
 export interface TlsOwner {
@@ -28,7 +31,10 @@ export interface TlsOwner {
   _readAgain(): void;
   _queuedOutput(): OutputQueue | null;
   _tlsHandshakeDone(): void;
-  _tlsStopped(): void;
+  /** The unwrap is done; drained false: the session holds cleartext that followed it, and reads it out first. */
+  _tlsStopped(drained: boolean): void;
+  /** That cleartext is read: the channel reads its socket again. */
+  _tlsReleased(): void;
 }
 
 /** The protocol, cipher, ALPN and peer certificate of a TLS channel (tlsInfo()). */
@@ -66,6 +72,8 @@ export class TlsSession {
   private readonly status = new Int32Array(2);
   private want = 0;
   private freed = false;
+  /** 'unwrapped': the cleartext read past the peer's close_notify, not yet delivered. */
+  private rest: Buffer | null = null;
   /** startTls()'s handshake timeout while it runs (cancelled once the handshake is done). */
   handshakeTimer: TimerEntry | null = null;
 
@@ -97,10 +105,19 @@ export class TlsSession {
 
   /** A read event: true when the session used it (handshake, unwrap), false for the channel's handleRead. */
   interceptRead(): boolean {
-    if (this.state === 'open') return false;
-    if (this.state === 'handshake') this.step();
-    else if (this.state === 'closing') this.stepShutdown();
-    return true;
+    switch (this.state) {
+      case 'open':
+      case 'unwrapped':
+        return false;
+      case 'handshake':
+        this.step();
+        return true;
+      case 'closing':
+        // Plaintext before the peer's close_notify is the channel's to read.
+        return !this.stepShutdown();
+      default:
+        return true;
+    }
   }
 
   /** A write event: true when the session used it; ciphertext waiting goes out first. */
@@ -114,6 +131,8 @@ export class TlsSession {
       case 'closing':
         this.stepShutdown();
         return true;
+      case 'unwrapped':
+        return false;
       default:
         if (this.status[1] === 0) return false;
         if (this.conn.flush() > 0) return true;
@@ -128,9 +147,16 @@ export class TlsSession {
       case 'flushing':
         return (mask & ~READ_INTEREST) | WRITE_INTEREST;
       case 'handshake':
-      case 'closing':
         return (this.want & WANT_READ ? READ_INTEREST : 0) |
           (this.want & WANT_WRITE || this.status[1] > 0 ? WRITE_INTEREST : 0);
+      case 'closing':
+        // Plaintext waiting is read when the channel wants to read, as it would be before stopTls.
+        if (this.want & PLAIN_PENDING && mask & READ_INTEREST) this.owner._readAgain();
+        return (this.want & WANT_READ ? READ_INTEREST : 0) |
+          (this.want & WANT_WRITE || this.status[1] > 0 ? WRITE_INTEREST : 0);
+      case 'unwrapped':
+        if (mask & READ_INTEREST) this.owner._readAgain();
+        return mask;
       default:
         if (mask & READ_INTEREST && this.status[0] & PLAIN_PENDING) this.owner._readAgain();
         return this.status[1] > 0 ? mask | WRITE_INTEREST : mask;
@@ -141,17 +167,43 @@ export class TlsSession {
 
   /** native.recv's contract over TLS: plaintext bytes, 0 at close_notify, -1 nothing yet. */
   read(memory: Uint8Array, offset: number, size: number): number {
-    const n = this.conn.read(memory, offset, size);
-    if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
-    return n;
+    if (this.state === 'unwrapped') return this.readRest(memory, offset, size);
+    return this.afterRead(this.conn.read(memory, offset, size));
   }
 
   /** native.recvScan's contract over TLS. */
   readScan(
     memory: Uint8Array, offset: number, size: number, t: Uint8Array, out: Int32Array, max: number, minBytes: number,
   ): number {
-    const n = this.conn.readScan(memory, offset, size, t, out, max, minBytes);
+    if (this.state === 'unwrapped') {
+      out[out.length - 1] = -1;  // not scanned
+      return this.readRest(memory, offset, size);
+    }
+    return this.afterRead(this.conn.readScan(memory, offset, size, t, out, max, minBytes));
+  }
+
+  private afterRead(n: number): number {
     if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
+    if (n === 0 && this.state === 'closing') {
+      // The peer's close_notify during the unwrap: no end of stream; the unwrap completes at the next event.
+      this.owner._readAgain();
+      return -1;
+    }
+    return n;
+  }
+
+  /** 'unwrapped': the cleartext that followed the peer's close_notify, then the socket's own. */
+  private readRest(memory: Uint8Array, offset: number, size: number): number {
+    const rest = this.rest!;
+    const n = Math.min(size, rest.length);
+    memory.set(rest.subarray(0, n), offset);
+    if (n < rest.length) {
+      this.rest = rest.subarray(n);
+      this.owner._readAgain();
+    } else {
+      this.rest = null;
+      this.owner._tlsReleased();
+    }
     return n;
   }
 
@@ -173,7 +225,10 @@ export class TlsSession {
     return this.conn.writev(data, 0);
   }
 
-  /** Output waits (neither cleartext nor TLS data may go out during the handshake or the unwrap). */
+  /**
+   * Output waits (neither cleartext nor TLS data may go out during the handshake or the unwrap:
+   * what is pushed while the unwrap runs goes out in cleartext after it).
+   */
   get holdsOutput(): boolean {
     return this.state === 'handshake' || this.state === 'closing';
   }
@@ -188,6 +243,7 @@ export class TlsSession {
    * starts; ciphertext still waiting counts as a full socket (the close marker waits for it).
    */
   afterWrite(outcome: WriteOutcome, out: OutputQueue): WriteOutcome {
+    if (this.state === 'unwrapped') return outcome;
     if (this.state === 'flushing') {
       if (outcome === WROTE_ALL && out.empty) {
         this.state = 'handshake';
@@ -209,6 +265,11 @@ export class TlsSession {
   stop(): void {
     this.state = 'closing';
     this.stepShutdown();
+  }
+
+  /** Whether startTls() may start a new session: not while cleartext from after the last unwrap is unread. */
+  get unwrappedWithRest(): boolean {
+    return this.state === 'unwrapped' && this.rest !== null;
   }
 
   /** The channel closes: close_notify if the connection is open (best effort), then free the SSL object. */
@@ -248,14 +309,20 @@ export class TlsSession {
     if (this.status[0] & PLAIN_PENDING) this.owner._readAgain();
   }
 
-  private stepShutdown(): void {
+  /** One step of the unwrap: true when plaintext the peer sent before its close_notify waits for the channel. */
+  private stepShutdown(): boolean {
     const r = this.conn.shutdown(true);
-    this.owner._touch();
-    if (r !== 1) {
+    if (r !== 0) {
       this.want = r;
-      return;
+      this.owner._touch();
+      return (r & PLAIN_PENDING) !== 0;
     }
+    const rest = this.conn.cleartextAfter();
     this.free();
-    this.owner._tlsStopped();
+    this.state = 'unwrapped';
+    this.rest = rest.length > 0 ? rest : null;
+    this.owner._touch();
+    this.owner._tlsStopped(this.rest === null);
+    return false;
   }
 }
