@@ -25,8 +25,8 @@ const HELP = `npm run bench [-- options]
 
   --quick              one short round of everything, under 30 s (results/quick.*)
   --rounds N           interleaved rounds (default 5; quick 1)
-  --duration S         measured seconds per run (default 2; quick 0.4)
-  --warmup S           warm-up seconds per run, before measuring (default 1; quick 0.2)
+  --duration S         measured seconds per run (default 2; quick 0.25)
+  --warmup S           warm-up seconds per run, before measuring (default 1; quick 0.1)
   --connections N      busy connections (default 50)
   --depth LIST         requests in flight per connection, e.g. 1,16 (default: line 1,16; resp 16;
                        http 1; idle 1)
@@ -75,9 +75,9 @@ function parseArgs(argv) {
   }
   o.roundsGiven = o.rounds !== null;
   o.rounds ??= o.quick ? 1 : 5;
-  o.duration ??= o.quick ? 0.4 : 2;
-  o.warmup ??= o.quick ? 0.2 : 1;
-  o.prime = o.quick ? 0.3 : Math.min(2, Math.max(0.5, o.duration));
+  o.duration ??= o.quick ? 0.25 : 2;
+  o.warmup ??= o.quick ? 0.1 : 1;
+  o.prime = o.quick ? 0.2 : Math.min(2, Math.max(0.5, o.duration));
   o.name ??= o.quick ? 'quick' : 'latest';
   o.idleTimeouts ??= o.quick ? 2000 : 10000;
   return o;
