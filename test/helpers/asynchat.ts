@@ -4,6 +4,7 @@
 // scenario runs unchanged in either mode; a raw Socket outside the map is used where a test
 // only writes before the loop runs or reads after it.
 import { expect } from 'vitest';
+import { AsyncChat } from '../../src/asynchat/async-chat';
 import { Dispatcher } from '../../src/asyncore/dispatcher';
 import type { SocketMap } from '../../src/engine/map-state';
 import { closeAll, loop, loopAsync } from '../../src/asyncore/loop';
@@ -182,6 +183,26 @@ export class Listener extends Dispatcher {
   override handleAccepted(sock: Socket): void {
     this.onAccept(sock);
   }
+}
+
+/** An AsyncChat of '\n'-ended lines: line() gets each one, without its terminator. */
+export abstract class LineChat extends AsyncChat {
+  override ignoreLogTypes = QUIET;
+
+  constructor(sock: Socket | undefined, map: SocketMap) {
+    super(sock, map);
+    this.setTerminator('\n');
+  }
+
+  override collectIncomingData(data: Buffer): void {
+    this.keepIncomingData(data);
+  }
+
+  override foundTerminator(): void {
+    this.line(this.getData().toString());
+  }
+
+  abstract line(text: string): void;
 }
 
 /**

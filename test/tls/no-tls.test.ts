@@ -3,13 +3,11 @@
 // `npm run test:no-tls` builds such an addon and runs this file against it; against the usual
 // build (with TLS) it is skipped.
 import { describe, expect, it } from 'vitest';
-import { AsyncChat } from '../../src/asynchat/async-chat';
-import { Dispatcher } from '../../src/asyncore/dispatcher';
 import type { SocketMap } from '../../src/engine/map-state';
-import { AF_INET, type Socket } from '../../src/binding/socket';
+import { AF_INET } from '../../src/binding/socket';
 import { native } from '../../src/binding/native';
 import { createTlsContext, opensslVersion, tlsAvailable, TlsContext } from '../../src/tls/context';
-import { MODES, QUIET, withMap } from '../helpers/asynchat';
+import { LineChat, Listener, MODES, withMap } from '../helpers/asynchat';
 
 if (tlsAvailable) console.log('note: this addon has TLS; the no-TLS tests run under npm run test:no-tls');
 
@@ -29,46 +27,32 @@ function noTls(call: () => unknown): Error & { code?: string } {
   return err;
 }
 
-class Echo extends AsyncChat {
+class Echo extends LineChat {
   startTlsError: (Error & { code?: string }) | null = null;
-  constructor(sock: Socket, map: SocketMap) {
-    super(sock, map);
-    this.ignoreLogTypes = QUIET;
-    this.setTerminator('\n');
-  }
-  override collectIncomingData(data: Buffer): void {
-    this.keepIncomingData(data);
-  }
-  override foundTerminator(): void {
-    const line = this.getData().toString();
-    if (line === 'STARTTLS') {
+  override line(text: string): void {
+    if (text === 'STARTTLS') {
       // No context can be made without TLS; startTls says why before it looks at its argument.
       this.startTlsError = noTls(() => this.startTls({} as TlsContext));
       this.push('454 TLS not available\n');
       return;
     }
-    this.push(`echo:${line}\n`);
+    this.push(`echo:${text}\n`);
   }
   override handleClose(): void {
     this.close();
   }
 }
 
-class Client extends AsyncChat {
+class Client extends LineChat {
   lines: string[] = [];
   constructor(map: SocketMap, port: number) {
     super(undefined, map);
-    this.ignoreLogTypes = QUIET;
-    this.setTerminator('\n');
     this.createSocket(AF_INET);
     this.connect(['127.0.0.1', port]);
     this.push('hello\nSTARTTLS\nbye\n');
   }
-  override collectIncomingData(data: Buffer): void {
-    this.keepIncomingData(data);
-  }
-  override foundTerminator(): void {
-    this.lines.push(this.getData().toString());
+  override line(text: string): void {
+    this.lines.push(text);
     if (this.lines.length === 3) this.close();
   }
 }
@@ -96,16 +80,11 @@ describe.skipIf(tlsAvailable)('an addon built without TLS', () => {
     const channels: Echo[] = [];
     let client!: Client;
     await withMap(mode, async (d) => {
-      const server = new (class extends Dispatcher {
-        override handleAccepted(sock: Socket): void {
-          channels.push(new Echo(sock, d.map));
-          this.close();
-        }
-      })(undefined, d.map);
-      server.createSocket(AF_INET);
-      server.bind(['127.0.0.1', 0]);
-      server.listen(1);
-      client = new Client(d.map, (server.socket as Socket).getsockname()[1] as number);
+      const server: Listener = new Listener(d.map, (sock) => {
+        channels.push(new Echo(sock, d.map));
+        server.close();
+      });
+      client = new Client(d.map, server.port);
       noTls(() => client.stopTls());
       await d.until(() => client.closed, 'the client got its three replies');
     });

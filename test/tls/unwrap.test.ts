@@ -6,13 +6,11 @@
 // bytes go out in which segment: the late records, its close_notify and the cleartext after
 // it leave in one send().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AsyncChat } from '../../src/asynchat/async-chat';
-import { Dispatcher } from '../../src/asyncore/dispatcher';
 import type { SocketMap } from '../../src/engine/map-state';
-import { AF_INET, type Socket } from '../../src/binding/socket';
+import type { Socket } from '../../src/binding/socket';
 import { native } from '../../src/binding/native';
 import { createTlsContext, type TlsContext } from '../../src/tls/context';
-import { MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
+import { LineChat, Listener, MODES, withMap, type Driver } from '../helpers/asynchat';
 import { canTls, hasPython, makePki, runClient, type ChildResult, type Pki } from '../helpers/tls';
 
 let pki: Pki;
@@ -97,30 +95,24 @@ print(got.decode().strip())
 print(clear_line())
 `;
 
-class Channel extends AsyncChat {
+class Channel extends LineChat {
   lines: string[] = [];
   phase: 'clear' | 'tls' = 'clear';
   stopped = false;
   constructor(sock: Socket, map: SocketMap, private readonly ctx: TlsContext, private readonly d: Driver) {
     super(sock, map);
-    this.ignoreLogTypes = QUIET;
-    this.setTerminator('\n');
   }
-  override collectIncomingData(data: Buffer): void {
-    this.keepIncomingData(data);
-  }
-  override foundTerminator(): void {
-    const line = this.getData().toString();
-    this.lines.push(`${this.phase}:${line}`);
-    if (line === 'STARTTLS') {
+  override line(text: string): void {
+    this.lines.push(`${this.phase}:${text}`);
+    if (text === 'STARTTLS') {
       this.push('OK\n');
       this.startTls(this.ctx, { serverSide: true });
       this.phase = 'tls';
-    } else if (line === 'bye') {
+    } else if (text === 'bye') {
       this.push('closing\n');
       this.stopTls();
     } else if (this.phase === 'clear') {
-      this.push(`echo:${line}\n`);
+      this.push(`echo:${text}\n`);
     }
   }
   override handleTlsStopped(): void {
@@ -138,17 +130,11 @@ async function unwrapWith(mode: (typeof MODES)[number], scenario: 'late' | 'firs
   let channel: Channel | null = null;
   await withMap(mode, async (d) => {
     const ctx = createTlsContext({ cert: pki.serverCert, key: pki.serverKey });
-    const server = new (class extends Dispatcher {
-      override handleAccepted(sock: Socket): void {
-        channel = new Channel(sock, d.map, ctx, d);
-        this.close();
-      }
-    })(undefined, d.map);
-    server.createSocket(AF_INET);
-    server.bind(['127.0.0.1', 0]);
-    server.listen(1);
-    const port = (server.socket as Socket).getsockname()[1] as number;
-    void runClient('python3', ['-c', PEER, String(port), pki.files.ca, scenario]).then((r) => {
+    const server: Listener = new Listener(d.map, (sock) => {
+      channel = new Channel(sock, d.map, ctx, d);
+      server.close();
+    });
+    void runClient('python3', ['-c', PEER, String(server.port), pki.files.ca, scenario]).then((r) => {
       result = r;
     });
     const deadline = Date.now() + 15000;
