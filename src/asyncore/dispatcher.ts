@@ -411,7 +411,11 @@ export class Dispatcher implements Channel {
     startTlsOn(this, context, options);
   }
 
-  /** Sends close_notify, waits for the peer's, and goes back to cleartext (Python's unwrap()); handleTlsStopped() then. */
+  /**
+   * Sends close_notify, waits for the peer's, and goes back to cleartext (Python's unwrap());
+   * handleTlsStopped() then. Data the peer sends before its close_notify still reaches
+   * handleRead; cleartext after it is read as cleartext.
+   */
   stopTls(): void {
     stopTlsOn(this);
   }
