@@ -116,9 +116,12 @@ export async function profile({
   return s;
 }
 
-/** One run of the server under `perf record -g`, after a priming run; the summary. */
-async function perfRun({ server, mode, proto, depth, conns, duration, dir, log }) {
-  const proc = await startServer({ id: server, file: `${server}.mjs`, mode, kind: 'asynchat' }, { nodeArgs: ['--perf-basic-prof'] });
+/**
+ * One run of the server under `perf record -g`, after a priming run; the summary. `file`: a
+ * server of bench/servers other than `${server}.mjs` (a C one, or a Node one without `mode`).
+ */
+export async function perfRun({ server, file = `${server}.mjs`, mode, proto, depth, conns, duration, dir, log }) {
+  const proc = await startServer({ id: server, file, mode, kind: 'asynchat' }, { nodeArgs: ['--perf-basic-prof'] });
   const data = path.join(dir, 'perf.data');
   let run;
   try {
