@@ -14,16 +14,22 @@
 //
 //   node bench/tls.mjs [--quick] [--rounds 7] [--duration 2] [--warmup 1] [--connections 50]
 //                      [--depth 16] [--line-size 32] [--name latest] [--no-build]
+//                      [--compare-addon FILE]
+//
+// --compare-addon FILE adds every asynchat TLS server once more, loading that build of the addon
+// (ASYNCHAT_ADDON), and reports this build against it: a native change measured before/after in
+// the same rounds.
 //
 // Results: bench/results/tls-<name>.{json,md} (name: latest, or quick with --quick). Without
 // OpenSSL's headers (Debian: libssl-dev) it falls back to a Node client (lib/node-tls-client.mjs)
 // and says so: that client saturates its core, so the ratios then measure it as much as the servers.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchDir, ensureLoadgen, ensurePackage, root, runLoadgen, startServer, stopServer } from './lib/procs.mjs';
 import { median } from './lib/stats.mjs';
+import { makeCertificate } from './lib/tls-cert.mjs';
 import { renderTlsMarkdown } from './lib/tls-report.mjs';
 
 function parseArgs(argv) {
@@ -42,6 +48,7 @@ function parseArgs(argv) {
     depth: Number(arg('depth', 16)),
     lineSize: Number(arg('line-size', 32)),
     name: arg('name', quick ? 'quick' : 'latest'),
+    compareAddon: arg('compare-addon', null),
   };
 }
 
@@ -54,6 +61,19 @@ const asynchat = (impl, family, certArgs) => MODES.map((mode) => ({
   tls: certArgs !== null, args: certArgs ?? [], label: `${family}${certArgs ? ' TLS' : ' cleartext'} ${modeLabel(mode)}`,
 }));
 const node = (impl, label, certArgs) => ({ id: impl, impl, file: `${impl}.mjs`, kind: 'node', tls: true, args: certArgs, label });
+
+/** With --compare-addon: each asynchat TLS server again on that addon, and this one against it. */
+function withAddonBefore(w, file) {
+  if (file === null) return w;
+  const tlsServers = w.servers.filter((s) => s.kind === 'asynchat' && s.tls);
+  const before = tlsServers.map((s) => ({
+    ...s, id: `${s.id}:before`, env: { ASYNCHAT_ADDON: path.resolve(file) }, label: `${s.label}, addon before`,
+  }));
+  const ratios = tlsServers.map((s) => ({
+    of: s.id, to: `${s.id}:before`, min: null, text: `${s.family} TLS, this addon vs ${path.basename(file)}`,
+  }));
+  return { ...w, servers: [...w.servers, ...before], ratios: [...w.ratios, ...ratios] };
+}
 
 // `min`: the issue's target; null: reported, no target.
 function workloads(o, certArgs) {
@@ -185,23 +205,21 @@ async function main() {
   const build = ensurePackage(log, { build: o.build });
   const client = chooseClient(log);
   if (client.note) log(`note: ${client.note}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'asynchat-bench-tls-'));
+  const cert = makeCertificate();
   try {
-    // A throwaway P-256 certificate, as the TLS tests make theirs.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'ignore' });
-    const certArgs = ['--tls-cert', path.join(dir, 'c.pem'), '--tls-key', path.join(dir, 'k.pem')];
+    const certArgs = cert.args;
     const loadBefore = os.loadavg()[0];
     log(`TLS benchmarks: Node ${process.version} (OpenSSL ${process.versions.openssl}), ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
       `${o.rounds} round(s) of ${o.warmup} s warm-up + ${o.duration} s measured; client: ${client.kind === 'c' ? 'C loadgen (OpenSSL)' : 'Node'}`);
     const cases = [];
-    for (const w of workloads(o, certArgs)) cases.push(await runWorkload(w, o, client));
+    for (const w of workloads(o, certArgs)) cases.push(await runWorkload(withAddonBefore(w, o.compareAddon), o, client));
     const result = {
       meta: {
         date: new Date().toISOString(), node: process.version, openssl: process.versions.openssl,
         platform: `${os.type()} ${os.release()} ${os.arch()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(),
         loadBefore, loadAfter: os.loadavg()[0], quick: o.quick, rounds: o.rounds, prime: o.prime, warmup: o.warmup,
         duration: o.duration, conns: o.conns, lineSize: o.lineSize, client: client.kind, notes: client.note ? [client.note] : [],
+        compareAddon: o.compareAddon,
         commit: git(['rev-parse', '--short', 'HEAD']), dirty: (git(['status', '--porcelain', '--', 'src', 'native']) ?? '') !== '',
         ...build, seconds: (Date.now() - started) / 1000,
       },
@@ -215,7 +233,7 @@ async function main() {
     log(`\n${md}`);
     log(`written: ${path.relative(root, base)}.{json,md} in ${result.meta.seconds.toFixed(1)} s`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    cert.remove();
   }
 }
 

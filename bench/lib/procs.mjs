@@ -138,7 +138,9 @@ export function startServer(server, { fds = 0, nodeArgs = [], limits = fdLimits(
     argv = ['-c', `ulimit -n ${fds} 2>/dev/null; exec "$0" "$@"`, command, ...argv];
     command = 'sh';
   }
-  const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // server.env: e.g. ASYNCHAT_ADDON, to measure another build of the addon beside this one
+  const env = server.env ? { ...process.env, ...server.env } : process.env;
+  const child = spawn(command, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   return new Promise((resolve, reject) => {
