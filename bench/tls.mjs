@@ -130,6 +130,20 @@ function nodeClient(proc, o) {
 }
 
 const log = (line) => process.stdout.write(`${line}\n`);
+
+/** The TLS load generator must reject a wrong byte, or nothing it reports means anything. */
+async function checkVerifier(o, certArgs) {
+  const proc = await startServer({ id: 'faulty-echo', file: 'faulty-echo.mjs', kind: 'node', args: certArgs });
+  try {
+    await runLoadgen(proc, { proto: 'line', conns: 10, depth: 16, warmup: 0, duration: 2, lineSize: o.lineSize, tls: true });
+  } catch (err) {
+    if (err.status === 2) return;
+    throw Object.assign(new Error(`verifier self-check over TLS: expected a wrong-reply failure, got: ${err.message}`), { benchFatal: true });
+  } finally {
+    await stopServer(proc);
+  }
+  throw Object.assign(new Error('the TLS load generator accepted a corrupted reply (bench/servers/faulty-echo.mjs over TLS)'), { benchFatal: true });
+}
 const fmtRate = (r) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : `${(r / 1e3).toFixed(1)} k`);
 
 async function runWorkload(w, o, client) {
@@ -211,6 +225,10 @@ async function main() {
     const loadBefore = os.loadavg()[0];
     log(`TLS benchmarks: Node ${process.version} (OpenSSL ${process.versions.openssl}), ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
       `${o.rounds} round(s) of ${o.warmup} s warm-up + ${o.duration} s measured; client: ${client.kind === 'c' ? 'C loadgen (OpenSSL)' : 'Node'}`);
+    if (client.kind === 'c') {
+      await checkVerifier(o, certArgs);
+      log('verifier self-check: a corrupted echo over TLS is rejected');
+    }
     const cases = [];
     for (const w of workloads(o, certArgs)) cases.push(await runWorkload(withAddonBefore(w, o.compareAddon), o, client));
     const result = {

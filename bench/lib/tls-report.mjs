@@ -1,18 +1,5 @@
 // The markdown report of bench/tls.mjs (bench/results/tls-<name>.md).
-const num = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
-const ratio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
-const us = (x) => (!Number.isFinite(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(0)} µs`);
-const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '–');
-const cost = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
-const per1000 = (x) => (!Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
-
-function table(head, rows) {
-  return [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-}
+import { cost, num, pct, per1000, ratio, table, us } from './report.mjs';
 
 export function renderTlsMarkdown(result) {
   const m = result.meta;
