@@ -21,8 +21,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
-    // Each test file must close every fd it opened.
-    setupFiles: ['./test/setup/fd-leaks.ts'],
+    // Each test file must close every fd it opened and free every SSL object it made.
+    setupFiles: ['./test/setup/fd-leaks.ts', './test/setup/tls-leaks.ts'],
     projects: testBackends().map((backend) => ({
       extends: true,
       test: {

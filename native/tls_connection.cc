@@ -33,6 +33,14 @@ constexpr size_t kEncryptBudget = 256 * 1024;
 // Small gathered buffers are coalesced into records of up to this size.
 constexpr size_t kRecordPlain = 16 * 1024;
 
+// The thread's error queue must be empty before an SSL call, or SSL_get_error() misreads it. It
+// almost always is already: ERR_clear_error() walks every slot of the queue (OpenSSL 3.0), where
+// a peek at an empty queue is cheap, and the read and write paths call it per SSL call
+// (bench/results/profile-tls-*.md).
+void ClearOpenSslErrors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 size_t IndexArg(Napi::Env env, const Napi::Value& v, const char* what) {
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
   if (!(d >= 0) || d > 9007199254740991.0) throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative integer");
@@ -363,9 +371,14 @@ ssize_t TlsConnection::ReadPlain(Napi::Env env, uint8_t* dst, size_t len) {
   bool closed_now = false;
   // stopTls() sent our close_notify: what follows the peer's is cleartext, left in the socket.
   bool unwrapping = (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) != 0;
+  // Nothing inside OpenSSL: SSL_read could only ask for input, so read the socket first (one
+  // SSL_read per arrival instead of two; Fill failing to find any is handled below as before).
+  if (!peer_closed_ && !SSL_has_pending(ssl) && BIO_ctrl_pending(rbio_) == 0) drained = Fill(env, unwrapping) < 0;
   while (total < len) {
+    // All of it delivered, nothing left inside OpenSSL: done; the fd tells when more comes.
+    if (total > 0 && !SSL_has_pending(ssl) && BIO_ctrl_pending(rbio_) == 0) break;
     size_t got = 0;
-    ERR_clear_error();
+    ClearOpenSslErrors();
     int r = SSL_read_ex(ssl, dst + total, len - total, &got);
     if (r == 1) {
       total += got;
@@ -458,7 +471,7 @@ Napi::Value TlsConnection::Writev(const Napi::CallbackInfo& info) {
   size_t staged = 0, taken = 0;
   auto write_out = [&](const uint8_t* p, size_t n) {
     size_t written = 0;
-    ERR_clear_error();
+    ClearOpenSslErrors();
     if (SSL_write_ex(ssl, p, n, &written) != 1 || written != n) ThrowFailure(env, "TLS write");
   };
   for (uint32_t i = 0; i < count && taken < kEncryptBudget; i++) {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const benchDir = path.join(root, 'bench');
 export const buildDir = path.join(root, 'build-bench');
-const loadgenSource = path.join(benchDir, 'loadgen', 'loadgen.c');
+const loadgenDir = path.join(benchDir, 'loadgen');
+const loadgenSource = path.join(loadgenDir, 'loadgen.c');
 
 function fail(message) {
   const err = new Error(message);
@@ -32,26 +33,41 @@ function findCompiler() {
   );
 }
 
-/** Compiles a C file of bench/ into build-bench/<name> unless it is there and newer than its source. */
-export function ensureBinary(name, source, log = () => {}) {
+/**
+ * Compiles a C file of bench/ (with `extra` sources and `libs`, e.g. ['-lssl']) into
+ * build-bench/<name> unless it is there and newer than its sources and the headers beside them.
+ */
+export function ensureBinary(name, source, log = () => {}, { extra = [], libs = [] } = {}) {
   const binary = path.join(buildDir, name);
-  // The load generators share bench/loadgen/common.h: a change there rebuilds them too.
-  const shared = path.join(path.dirname(source), 'common.h');
-  const sourceTime = Math.max(statSync(source).mtimeMs, existsSync(shared) ? statSync(shared).mtimeMs : 0);
+  // The load generators share the headers of bench/loadgen (common.h, tls_transport.h): a change
+  // there rebuilds them too.
+  const dir = path.dirname(source);
+  const headers = readdirSync(dir).filter((f) => f.endsWith('.h')).map((f) => path.join(dir, f));
+  const sourceTime = Math.max(...[source, ...extra, ...headers].map((f) => statSync(f).mtimeMs));
   if (existsSync(binary) && statSync(binary).mtimeMs >= sourceTime) return binary;
   const [cc, ...ccArgs] = findCompiler();
   mkdirSync(buildDir, { recursive: true });
   const tmp = `${binary}.${process.pid}.tmp`;
-  log(`compiling ${path.relative(root, source)}: ${cc} -O2`);
-  const r = spawnSync(cc, [...ccArgs, '-O2', '-Wall', '-o', tmp, source], { encoding: 'utf8' });
+  log(`compiling ${[source, ...extra].map((f) => path.relative(root, f)).join(' ')}: ${cc} -O2 ${libs.join(' ')}`.trimEnd());
+  const r = spawnSync(cc, [...ccArgs, '-O2', '-Wall', '-o', tmp, source, ...extra, ...libs], { encoding: 'utf8' });
   if (r.status !== 0) throw fail(`compiling ${source} failed:\n${r.stderr || r.error}`);
   renameSync(tmp, binary);
   return binary;
 }
 
-/** The load generator, compiled on first use. */
-export function ensureLoadgen(log = () => {}) {
-  return ensureBinary('loadgen', loadgenSource, log);
+/**
+ * The load generator, compiled on first use. Without `tls`: build-bench/loadgen, which needs no
+ * OpenSSL (its --tls refuses). With `tls`: build-bench/loadgen-tls, linked with the system's
+ * libssl (Debian: libssl-dev); it throws, with `noOpenSsl` set, where the headers are missing.
+ */
+export function ensureLoadgen(log = () => {}, { tls = false } = {}) {
+  if (!tls) return ensureBinary('loadgen', loadgenSource, log, { extra: [path.join(loadgenDir, 'tls_none.c')] });
+  try {
+    return ensureBinary('loadgen-tls', loadgenSource, log, { extra: [path.join(loadgenDir, 'tls_transport.c')], libs: ['-lssl', '-lcrypto'] });
+  } catch (err) {
+    if (/openssl\/\w+\.h|-lssl|-lcrypto/.test(err.message)) err.noOpenSsl = true;
+    throw err;
+  }
 }
 
 function newest(dir) {
@@ -117,11 +133,14 @@ export function startServer(server, { fds = 0, nodeArgs = [], limits = fdLimits(
   }
   if (server.mode) argv.push('--mode', server.mode);
   if (server.threads > 1) argv.push('--threads', String(server.threads));
+  if (server.args) argv.push(...server.args);
   if (fds > limits.soft) {
     argv = ['-c', `ulimit -n ${fds} 2>/dev/null; exec "$0" "$@"`, command, ...argv];
     command = 'sh';
   }
-  const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // server.env: e.g. ASYNCHAT_ADDON, to measure another build of the addon beside this one
+  const env = server.env ? { ...process.env, ...server.env } : process.env;
+  const child = spawn(command, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   return new Promise((resolve, reject) => {
@@ -195,7 +214,10 @@ export function runLoadgen(proc, o) {
   ];
   if (o.lineSize) args.push('--line-size', o.lineSize);
   if (proc.control && o.stats !== false) args.push('--control', proc.control);
-  const child = spawn(ensureLoadgen(), args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (o.tls) args.push('--tls');
+  // o.tlsBinary: the TLS build, in cleartext too (so that a cleartext row runs the same client)
+  const binary = ensureLoadgen(() => {}, { tls: o.tls || o.tlsBinary });
+  const child = spawn(binary, args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => { out += d; });

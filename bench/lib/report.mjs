@@ -1,13 +1,14 @@
 // The markdown report of a run (bench/results/<name>.md), meant to be included by README.md.
+// Its formatters and table() serve bench/lib/tls-report.mjs too.
 
-const num = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
-const ratio = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}×` : '–');
-const us = (x) => (!Number.isFinite(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(0)} µs`);
-const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '–');
-const cost = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
-const per1000 = (x) => (!Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+export const num = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+export const ratio = (x) => (Number.isFinite(x) ? `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}×` : '–');
+export const us = (x) => (!Number.isFinite(x) ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(0)} µs`);
+export const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '–');
+export const cost = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+export const per1000 = (x) => (!Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-function table(head, rows) {
+export function table(head, rows) {
   return [
     `| ${head.join(' | ')} |`,
     `| ${head.map((h, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,

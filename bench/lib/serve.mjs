@@ -10,10 +10,13 @@
 // - `--threads N` (N > 1): the server file runs in N threads (serveThreads), each with its own
 //   reactor and SO_REUSEPORT listener on the shared port; no control channel then (stats() are
 //   per thread), and SIGTERM stops every thread.
-import { writeSync } from 'node:fs';
+// - `--tls-cert FILE --tls-key FILE` (bench/tls.mjs): the same handler over TLS, startTls() right
+//   after accept; the control channel stays cleartext. The node:tls servers read the same pair
+//   with tlsOptions().
+import { readFileSync, writeSync } from 'node:fs';
 import {
-  AF_INET, AsyncChat, Dispatcher, IPPROTO_TCP, TCP_NODELAY, closeAll, isServedThread, loop, loopAsync,
-  resetStats, runThread, serveThreads, setReusePort, stats,
+  AF_INET, AsyncChat, Dispatcher, IPPROTO_TCP, TCP_NODELAY, closeAll, createTlsContext, isServedThread, loop,
+  loopAsync, resetStats, runThread, serveThreads, setReusePort, stats,
 } from 'asynchat';
 
 export function option(name, fallback) {
@@ -21,14 +24,27 @@ export function option(name, fallback) {
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 
+/** { cert, key } (PEM Buffers) from --tls-cert and --tls-key, or null when neither is given. */
+export function tlsOptions() {
+  const cert = option('tls-cert', null);
+  const key = option('tls-key', null);
+  if (cert === null && key === null) return null;
+  if (cert === null || key === null) throw new Error('--tls-cert and --tls-key go together');
+  return { cert: readFileSync(cert), key: readFileSync(key) };
+}
+
+const tlsArgs = () => process.argv.slice(2).flatMap((a, i, all) => (
+  a === '--tls-cert' || a === '--tls-key' ? [a, all[i + 1]] : []));
+
 export function ready(info) {
   writeSync(1, `READY ${JSON.stringify({ pid: process.pid, ...info })}\n`);
 }
 
 class Listener extends Dispatcher {
-  constructor(Handler, { port = Number(option('port', 0)), reusePort = false } = {}) {
+  constructor(Handler, { port = Number(option('port', 0)), reusePort = false, tls = null } = {}) {
     super();
     this.Handler = Handler;
+    this.tls = tls;
     this.createSocket(AF_INET);
     this.setReuseAddr();
     if (reusePort) setReusePort(this.socket);
@@ -42,7 +58,8 @@ class Listener extends Dispatcher {
 
   handleAccepted(sock) {
     sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
-    new this.Handler(sock);
+    const channel = new this.Handler(sock);
+    if (this.tls !== null) channel.startTls(this.tls, { serverSide: true });
   }
 }
 
@@ -75,17 +92,19 @@ class Control extends AsyncChat {
 export async function serve(Handler) {
   const mode = option('mode', 'blocking');
   const threads = Number(option('threads', 1));
+  const pair = tlsOptions();
+  const tls = pair === null ? null : createTlsContext(pair);
   if (isServedThread()) {
-    runThread((thread) => new Listener(Handler, { port: thread.port, reusePort: thread.threads > 1 }).port);
+    runThread((thread) => new Listener(Handler, { port: thread.port, reusePort: thread.threads > 1, tls }).port);
     return;
   }
   if (threads > 1) {
-    const server = await serveThreads(process.argv[1], { threads, mode, argv: ['--mode', mode] });
+    const server = await serveThreads(process.argv[1], { threads, mode, argv: ['--mode', mode, ...tlsArgs()] });
     ready({ port: server.port, control: null, mode, threads });
     await server.closed;
     return;
   }
-  const server = new Listener(Handler);
+  const server = new Listener(Handler, { tls });
   const control = new Listener(Control);
   ready({ port: server.port, control: control.port, mode });
   if (mode === 'blocking') loop();

@@ -15,9 +15,15 @@
 // At the window's edges it reads utime+stime of the server (/proc/<pid>/stat) and of itself,
 // and, given a control port, asks the server to reset its stats() and to report them.
 //
+// --tls: every connection is a TLS client session (TLS 1.3 unless --tls-version 1.2; the server's
+// certificate is not verified). The handshakes are done before the measured window starts, and
+// the requests and replies are the same bytes, checked the same way, as plaintext. The sessions
+// sit behind conn_read()/conn_write() (tls_transport.h); only build-bench/loadgen-tls, linked
+// with OpenSSL, has them.
+//
 //   loadgen --port P --proto line|resp|http [--host 127.0.0.1] [--conns 50] [--depth 16]
 //           [--idle 0] [--warmup 1] [--duration 3] [--line-size 32]
-//           [--server-pid PID] [--control PORT] [--quiet]
+//           [--server-pid PID] [--control PORT] [--tls] [--tls-version 1.3] [--quiet]
 //
 // Prints one JSON object on stdout. Exit status: 0 ok, 2 a wrong reply, 3 stalled or closed,
 // 1 anything else.
@@ -40,6 +46,7 @@
 
 #define PROGRAM "loadgen"
 #include "common.h"
+#include "tls_transport.h"
 
 #define MAX_MSG 4096          // largest request or reply any protocol generates
 #define READ_SIZE (256 * 1024)
@@ -61,6 +68,8 @@ static int opt_line_size = 32;
 static int opt_server_pid = 0;
 static int opt_control = 0;
 static int opt_quiet = 0;
+static int opt_tls = 0;
+static const char *opt_tls_version = "1.3";
 
 
 
@@ -71,6 +80,8 @@ typedef struct conn {
   int id;
   int idle;       // one exchange, then silence
   int connected;
+  tls_session *tls;  // with --tls: the session; requests wait until its handshake is done
+  int handshaken;
   int want_out;   // EPOLLOUT registered
   uint64_t sent;  // requests generated
   uint64_t done;  // replies verified
@@ -231,6 +242,22 @@ static void gen_http(conn *c, uint64_t n, char *req, size_t *req_len, char *rep,
 
 static gen_fn gen;
 
+// ---- the transport: plain recv()/send(), or a TLS session's read/write ----
+
+static ssize_t conn_read(conn *c, char *buf, size_t len) {
+  return c->tls != NULL ? tls_session_read(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
+static ssize_t conn_write(conn *c, const char *buf, size_t len) {
+  return c->tls != NULL ? tls_session_write(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+static const char *conn_error(conn *c) {
+  return errno == EPROTO && c->tls != NULL ? tls_session_error(c->tls) : strerror(errno);
+}
+
+static int conn_ready(conn *c) { return c->connected && (!opt_tls || c->handshaken); }
+
 // ---- latency histogram: 16 sub-buckets per power of two (about 6% wide) ----
 
 #define HIST_BUCKETS (64 * 16)
@@ -275,6 +302,9 @@ static uint64_t now;
 static uint64_t window_done;     // replies verified in the window
 static uint64_t window_bytes;
 static uint64_t last_progress;   // when bytes last arrived
+static int handshakes;           // TLS handshakes completed
+static uint64_t handshakes_done_at;
+static char tls_description[128];
 static char *readbuf;
 
 static void escape(char *dst, size_t cap, const char *src, size_t len) {
@@ -325,13 +355,13 @@ static void generate(conn *c) {
 }
 
 static void flush(conn *c) {
-  if (!c->connected) return;
+  if (!conn_ready(c)) return;
   while (c->out_off < c->out_len) {
-    ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
-      die(3, "connection %d: send: %s", c->id, strerror(errno));
+      die(3, "connection %d: send: %s", c->id, conn_error(c));
     }
     c->out_off += (size_t)n;
   }
@@ -377,13 +407,31 @@ static void on_bytes(conn *c, const char *data, size_t len) {
   }
 }
 
+// One step of a TLS handshake; once it is done, the requests generated at connect go out.
+static void handshake(conn *c) {
+  int r = tls_session_handshake(c->tls);
+  if (r < 0) die(3, "connection %d: TLS handshake: %s", c->id, tls_session_error(c->tls));
+  if (r == 0) {
+    set_out_interest(c, tls_session_wants_write(c->tls));
+    return;
+  }
+  c->handshaken = 1;
+  if (handshakes++ == 0) tls_session_describe(c->tls, tls_description, sizeof tls_description);
+  if (handshakes == nconns) handshakes_done_at = now;
+  flush(c);
+}
+
 static void on_readable(conn *c) {
+  if (c->tls != NULL && !c->handshaken) {
+    handshake(c);
+    if (!c->handshaken) return;
+  }
   for (;;) {
-    ssize_t n = recv(c->fd, readbuf, READ_SIZE, 0);
+    ssize_t n = conn_read(c, readbuf, READ_SIZE);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
-      die(3, "connection %d: recv: %s (after %llu replies)", c->id, strerror(errno),
+      die(3, "connection %d: recv: %s (after %llu replies)", c->id, conn_error(c),
           (unsigned long long)c->done);
     }
     if (n == 0)
@@ -405,6 +453,7 @@ static void open_conn(conn *c) {
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS)
     die(3, "connect to %s:%d: %s", opt_host, opt_port, strerror(errno));
   c->fd = fd;
+  if (opt_tls && (c->tls = tls_session_new(fd)) == NULL) die(1, "connection %d: cannot create a TLS session", c->id);
   c->want_out = 1;  // the connect completes with writability
   struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)c->id};
   if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die(1, "epoll_ctl: %s", strerror(errno));
@@ -420,7 +469,8 @@ static void on_writable(conn *c) {
     if (err != 0) die(3, "connect to %s:%d: %s", opt_host, opt_port, strerror(err));
     c->connected = 1;
   }
-  flush(c);
+  if (c->tls != NULL && !c->handshaken) handshake(c);
+  else flush(c);
 }
 
 // ---- CPU time and the control channel ----
@@ -465,7 +515,8 @@ static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port P --proto line|resp|http [--host H] [--conns N] [--depth D]\n"
           "               [--idle N] [--warmup S] [--duration S] [--line-size B]\n"
-          "               [--server-pid PID] [--control PORT] [--quiet]\n");
+          "               [--server-pid PID] [--control PORT] [--tls] [--tls-version 1.2|1.3]\n"
+          "               [--quiet]\n");
   exit(1);
 }
 
@@ -473,6 +524,7 @@ static void parse(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--quiet")) { opt_quiet = 1; continue; }
+    if (!strcmp(a, "--tls")) { opt_tls = 1; continue; }
     if (i + 1 >= argc) usage();
     const char *v = argv[++i];
     if (!strcmp(a, "--host")) opt_host = v;
@@ -486,6 +538,7 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--line-size")) opt_line_size = atoi(v);
     else if (!strcmp(a, "--server-pid")) opt_server_pid = atoi(v);
     else if (!strcmp(a, "--control")) opt_control = atoi(v);
+    else if (!strcmp(a, "--tls-version")) opt_tls_version = v;
     else usage();
   }
   if (opt_port <= 0 || opt_conns <= 0 || opt_depth <= 0 || opt_idle < 0 || opt_duration <= 0) usage();
@@ -494,6 +547,8 @@ static void parse(int argc, char **argv) {
   else if (!strcmp(opt_proto, "http")) gen = gen_http;
   else usage();
   if (opt_line_size < 4 || opt_line_size > MAX_MSG) die(1, "--line-size must be 4..%d", MAX_MSG);
+  const char *why = opt_tls ? tls_setup(opt_tls_version) : NULL;
+  if (why != NULL) die(1, "--tls: %s", why);
 }
 
 static void raise_fd_limit(int need) {
@@ -573,7 +628,8 @@ int main(int argc, char **argv) {
         if (c->idle && before == 0 && c->done == 1) idle_done++;
       }
     }
-    if (phase == WARMUP && now >= deadline) {
+    // With TLS, the window starts only once every handshake is done (the warm-up waits for them).
+    if (phase == WARMUP && now >= deadline && (!opt_tls || handshakes == nconns)) {
       control("reset\n", answer, sizeof answer);
       srv0 = cpu_seconds(opt_server_pid);
       me0 = cpu_seconds(0);
@@ -609,12 +665,19 @@ int main(int argc, char **argv) {
   double secs = (double)(t1 - t0) / 1e9;
   uint64_t verified = 0;
   for (int i = 0; i < nconns; i++) verified += conns[i].done;
-  for (int i = 0; i < nconns; i++) close(conns[i].fd);
-  printf("{\"proto\":\"%s\",\"conns\":%d,\"depth\":%d,\"idle\":%d,\"tcpNodelay\":true,"
+  for (int i = 0; i < nconns; i++) {
+    tls_session_free(conns[i].tls);
+    close(conns[i].fd);
+  }
+  char tls[192] = "null";
+  if (opt_tls)
+    snprintf(tls, sizeof tls, "{\"session\":\"%s\",\"handshakesSeconds\":%.3f}", tls_description,
+             (double)(handshakes_done_at - started) / 1e9);
+  printf("{\"proto\":\"%s\",\"conns\":%d,\"depth\":%d,\"idle\":%d,\"tcpNodelay\":true,\"tls\":%s,"
          "\"seconds\":%.6f,\"requests\":%llu,\"rate\":%.1f,\"bytesIn\":%llu,"
          "\"p50us\":%.2f,\"p90us\":%.2f,\"p99us\":%.2f,\"p999us\":%.2f,"
          "\"serverCpu\":%.3f,\"loadgenCpu\":%.3f,\"verifiedReplies\":%llu,\"stats\":%s}\n",
-         opt_proto, opt_conns, opt_depth, opt_idle, secs, (unsigned long long)window_done,
+         opt_proto, opt_conns, opt_depth, opt_idle, tls, secs, (unsigned long long)window_done,
          (double)window_done / secs, (unsigned long long)window_bytes,
          hist_percentile(0.50) / 1e3, hist_percentile(0.90) / 1e3, hist_percentile(0.99) / 1e3,
          hist_percentile(0.999) / 1e3, opt_server_pid > 0 && srv0 >= 0 ? srv1 - srv0 : -1.0, me1 - me0,

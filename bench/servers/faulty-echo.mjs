@@ -1,10 +1,12 @@
 // Not a contender: an echo server that flips one bit of the 1000th chunk it echoes. Before
-// every benchmark run the load generator is pointed at it and must reject the reply.
+// every benchmark run the load generator is pointed at it and must reject the reply. With
+// --tls-cert/--tls-key it serves TLS (node:tls), for the load generator's TLS mode (bench/tls.mjs).
 import net from 'node:net';
-import { serveNode } from '../lib/serve.mjs';
+import tls from 'node:tls';
+import { serveNode, tlsOptions } from '../lib/serve.mjs';
 
 let chunks = 0;
-const server = net.createServer((socket) => {
+function corruptOne(socket) {
   socket.setNoDelay(true);
   socket.on('data', (chunk) => {
     if (++chunks === 1000) {
@@ -14,6 +16,7 @@ const server = net.createServer((socket) => {
     socket.write(chunk);
   });
   socket.on('error', () => socket.destroy());
-});
+}
 
-serveNode(server);
+const pair = tlsOptions();
+serveNode(pair === null ? net.createServer(corruptOne) : tls.createServer(pair, corruptOne));

@@ -1,18 +1,7 @@
 // Line echo on node:net, tuned: every complete line a 'data' event brings goes back in one
-// write; a partial line waits for the rest.
+// write; a partial line waits for the rest (lib/tuned-echo.mjs, shared with the node:tls one).
 import net from 'node:net';
 import { serveNode } from '../lib/serve.mjs';
+import { tunedEcho } from '../lib/tuned-echo.mjs';
 
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true);
-  let pending = null;
-  socket.on('data', (chunk) => {
-    const data = pending === null ? chunk : Buffer.concat([pending, chunk]);
-    const end = data.lastIndexOf(10) + 1;  // just past the last '\n'
-    if (end > 0) socket.write(end === data.length ? data : data.subarray(0, end));
-    pending = end === data.length ? null : data.subarray(end);
-  });
-  socket.on('error', () => socket.destroy());
-});
-
-serveNode(server);
+serveNode(net.createServer(tunedEcho));

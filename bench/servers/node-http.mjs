@@ -2,17 +2,11 @@
 // net servers send: no Date header, Connection given explicitly (so no Keep-Alive header).
 import http from 'node:http';
 import { serveNode } from '../lib/serve.mjs';
-
-const BODY = Buffer.from('Hello, World!');
-const HEADERS = {
-  'Content-Type': 'text/plain',
-  'Content-Length': String(BODY.length),
-  'Connection': 'keep-alive',
-};
+import { BODY, NODE_HEADERS } from './http-replies.mjs';
 
 const server = http.createServer({ noDelay: true }, (req, res) => {
   res.sendDate = false;
-  res.writeHead(200, HEADERS);
+  res.writeHead(200, NODE_HEADERS);
   res.end(BODY);
 });
 

@@ -1,11 +1,21 @@
 // The example servers with --tls-cert/--tls-key, against real clients: curl --cacert (HTTPS,
-// keep-alive, HEAD), redis-cli --tls (RESP), openssl s_client (chat). Both modes, as the CLI.
+// keep-alive, HEAD), redis-cli --tls and redis-benchmark --tls (RESP), openssl s_client (chat).
+// Both modes, as the CLI.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES, hasCommand, root, startCli } from './helpers';
 import { hasCurl, canTls, hasPython, makePki, runClient, type Pki } from '../helpers/tls';
 
 const hasRedisCli = hasCommand('redis-cli', ['--version']);
+// Debian's redis-tools 7.0 is built with TLS; a build without it has no --tls in its help.
+const hasRedisBenchmarkTls = ((): boolean => {
+  if (!hasCommand('redis-benchmark', ['--version'])) return false;
+  const help = spawnSync('redis-benchmark', ['--help'], { encoding: 'utf8', timeout: 10_000 });
+  const tls = /^\s*--tls\b/m.test(`${help.stdout}${help.stderr}`);
+  if (!tls) console.log('note: this redis-benchmark was built without --tls; the redis-benchmark --tls tests are skipped');
+  return tls;
+})();
 let pki: Pki;
 beforeAll(() => {
   if (canTls) pki = makePki();
@@ -65,6 +75,29 @@ describe.skipIf(!canTls)('examples over TLS', () => {
         const cli = ['--tls', '--cacert', pki.files.ca, '-h', '127.0.0.1', '-p', String(server.port)];
         expect((await runClient('redis-cli', [...cli, 'SET', 'k', 'v'])).stdout.trim()).toBe('OK');
         expect((await runClient('redis-cli', [...cli, 'GET', 'k'])).stdout.trim()).toBe('v');
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it.skipIf(!hasRedisBenchmarkTls)('resp serves redis-benchmark --tls: PING, SET and GET, 5 connections, 4 pipelined', async () => {
+      const server = await startCli('resp', ['--mode', mode, ...tlsArgs()]);
+      try {
+        const r = await runClient('redis-benchmark', ['--tls', '--cacert', pki.files.ca, '-h', '127.0.0.1', '-p', String(server.port),
+          '-n', '2000', '-c', '5', '-P', '4', '-t', 'ping,set,get', '--csv'], undefined, 60_000);
+        expect(r.code).toBe(0);
+        expect(r.stderr).not.toMatch(/error|fail/i);
+        // CSV: a header, then one row per test: "name","requests per second",latencies...
+        const rows = r.stdout.trim().split('\n').slice(1).map((line) => line.split(',').map((f) => f.replace(/^"|"$/g, '')));
+        expect(rows.map((row) => row[0])).toEqual(['PING_INLINE', 'PING_MBULK', 'SET', 'GET']);
+        for (const row of rows) expect(Number(row[1])).toBeGreaterThan(0);
+        // Still healthy after the benchmark's 20 connections came and went: a new TLS client is served.
+        const after = await runClient(process.execPath, ['-e', `
+          const s = require('node:tls').connect({ host: '127.0.0.1', port: +process.argv[1], ca: require('node:fs').readFileSync(process.argv[2]),
+            checkServerIdentity: () => undefined }, () => s.write('*1\\r\\n$4\\r\\nPING\\r\\n'));
+          s.on('data', (d) => { process.stdout.write(d); s.end(); });`, String(server.port), pki.files.ca]);
+        expect(after.stderr).toBe('');
+        expect(after.stdout).toBe('+PONG\r\n');
       } finally {
         await server.stop();
       }
