@@ -171,6 +171,7 @@ export function loopAsync(options: LoopAsyncOptions = {}): Promise<void> {
         }
         if (!state.alive) finish();
       });
+      state.queueAgain();
     } catch (err) {
       finish(err);
       return;

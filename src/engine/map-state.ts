@@ -411,7 +411,17 @@ export class MapState {
   readAgain(ch: Channel): void {
     if (this.again.includes(ch)) return;
     this.again.push(ch);
-    if (this.attachment === null || this.againQueued) return;
+    this.queueAgain();
+  }
+
+  /**
+   * Attached: the read events readAgain() asked for are delivered from a setImmediate, since no
+   * fd will announce them. Also called when loopAsync() attaches: events asked for while no loop
+   * ran, or whose setImmediate came after the last loopAsync() had stopped, would otherwise wait
+   * for an unrelated fd event.
+   */
+  queueAgain(): void {
+    if (this.attachment === null || this.againQueued || this.again.length === 0) return;
     this.againQueued = true;
     setImmediate(() => {
       this.againQueued = false;
