@@ -39,7 +39,9 @@ const WORKLOADS = {
   },
 };
 
-const CATEGORIES = ['kernel', 'JavaScript (JIT)', 'node and V8 (builtins, runtime, GC)', 'addon', 'libc', 'other'];
+// Columns in this order first; any other category bench/lib/perf.mjs reports (OpenSSL, say)
+// gets a column after them, so that the shares always add up to the total.
+const FIRST_CATEGORIES = ['kernel', 'JavaScript (JIT)', 'node and V8 (builtins, runtime, GC)', 'addon', 'libc'];
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -86,10 +88,12 @@ async function main() {
       console.log(`round ${r + 1}/${rounds} ${s.label}: ${Math.round(p.run.rate)}/s, ${usPerRequest.toFixed(2)} µs/request`);
     }
   }
+  const seen = new Set([...runs.values()].flat().flatMap((x) => Object.keys(x.share)));
+  const categories = [...FIRST_CATEGORIES, ...[...seen].filter((c) => !FIRST_CATEGORIES.includes(c))];
   const rows = servers.map((s) => {
     const rs = runs.get(s.label);
     const us = median(rs.map((x) => x.usPerRequest));
-    const by = Object.fromEntries(CATEGORIES.map((c) => [c, median(rs.map((x) => (x.share[c] ?? 0) * x.usPerRequest))]));
+    const by = Object.fromEntries(categories.map((c) => [c, median(rs.map((x) => (x.share[c] ?? 0) * x.usPerRequest))]));
     return { label: s.label, rate: median(rs.map((x) => x.rate)), us, by, byJs: rs[rs.length - 1].byJs };
   });
   const f = (x) => x.toFixed(2);
@@ -101,9 +105,9 @@ async function main() {
       'Server CPU is the server process\'s utime+stime over the measured window; each share is perf\'s sample share ' +
       'of it. Under perf every server runs somewhat slower than in `npm run bench`.',
     '',
-    `| server | per second | µs/request | kernel | JavaScript (JIT) | node and V8 | addon | libc | other |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.label} | ${Math.round(r.rate).toLocaleString('en-US')} | ${f(r.us)} | ${CATEGORIES.map((c) => f(r.by[c])).join(' | ')} |`),
+    `| server | per second | µs/request | ${categories.join(' | ')} |`,
+    `| --- | ---: | ---: | ${categories.map(() => '---:').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.label} | ${Math.round(r.rate).toLocaleString('en-US')} | ${f(r.us)} | ${categories.map((c) => f(r.by[c])).join(' | ')} |`),
     '',
     'Where the JavaScript servers spend it, by innermost JavaScript function (last round; kernel, builtins and the addon included):',
     '',
