@@ -28,7 +28,7 @@ export default defineConfig({
       test: {
         name: backend,
         include: ['test/**/*.test.ts'],
-        env: { ASYNCHAT_BACKEND: backend },
+        env: { ASYNCHAT_BACKEND: backend, ASYNCHAT_DEBUG: '1' },
       },
     })),
   },

@@ -88,13 +88,6 @@ size_t FindRecords(const uint8_t* data, size_t start, size_t end, const uint8_t*
   return count;
 }
 
-size_t IndexArg(const Napi::Value& v, const char* what) {
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
-    throw Napi::RangeError::New(v.Env(), std::string("scan: ") + what + " must be a non-negative integer");
-  return static_cast<size_t>(d);
-}
-
 // What scan() and recvScan() share: the terminator, the output array and the most records to
 // look for, checked. `reserved` slots at the end of out are not for positions (the partial
 // terminator's length; recvScan's count).

@@ -21,6 +21,7 @@
 #include "addon_state.h"
 #include "addresses.h"
 #include "errors.h"
+#include "gathered_buffers.h"
 #include "socket_args.h"
 #include "sockets.h"
 #include "transfer.h"
@@ -217,39 +218,9 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
 Napi::Value Writev(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
-  size_t skip = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : 0;
-  // The usual write gathers a few buffers: no heap allocation for those.
-  constexpr uint32_t kOnStack = 64;
-  iovec on_stack[kOnStack];
-  std::vector<iovec> on_heap;
-  iovec* iov = on_stack;
-  uint32_t count = 1;
-  uint8_t* data;
-  size_t length;
-  if (ByteElements(env, info[1], &data, &length)) {
-    iov[0] = iovec{data, length};
-  } else {
-    if (!info[1].IsArray()) throw Napi::TypeError::New(env, "buffers must be an array or a Uint8Array");
-    Napi::Array list = info[1].As<Napi::Array>();
-    count = list.Length();
-    if (count > IOV_MAX) count = IOV_MAX;
-    if (count > kOnStack) {
-      on_heap.resize(count);
-      iov = on_heap.data();
-    }
-    for (uint32_t i = 0; i < count; i++) {
-      napi_value item;
-      if (napi_get_element(env, list, i, &item) != napi_ok) throw Napi::Error::New(env);
-      if (!ByteElements(env, item, &data, &length))
-        throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
-      iov[i] = iovec{data, length};
-    }
-  }
-  if (count > 0) {
-    if (skip > iov[0].iov_len) throw Napi::RangeError::New(env, "offset is out of range");
-    iov[0].iov_base = static_cast<uint8_t*>(iov[0].iov_base) + skip;
-    iov[0].iov_len -= skip;
-  }
+  GatheredBuffers gathered(env, info[1], info[2].IsNumber() ? IndexArg(info[2], "firstOffset") : 0);
+  iovec* iov = gathered.iov();
+  uint32_t count = gathered.count();
   State(info)->stats.writes++;
   msghdr msg = {};
   msg.msg_iov = iov;

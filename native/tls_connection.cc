@@ -15,8 +15,9 @@
 #include "addon_state.h"
 #include "errors.h"
 #include "scan.h"
-#include "tls_context.h"
+#include "gathered_buffers.h"
 #include "socket_args.h"
+#include "tls_context.h"
 #include "tls_errors.h"
 #include "transfer.h"
 #include "typed_args.h"
@@ -39,27 +40,6 @@ constexpr size_t kRecordPlain = 16 * 1024;
 // (bench/results/profile-tls-*.md).
 void ClearOpenSslErrors() {
   if (ERR_peek_error() != 0) ERR_clear_error();
-}
-
-size_t IndexArg(Napi::Env env, const Napi::Value& v, const char* what) {
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (!(d >= 0) || d > 9007199254740991.0) throw Napi::RangeError::New(env, std::string(what) + " must be a non-negative integer");
-  return static_cast<size_t>(d);
-}
-
-struct Span {
-  uint8_t* data;
-  size_t len;
-};
-
-Span BufferSpan(const Napi::CallbackInfo& info, size_t buf_i, size_t off_i, size_t len_i) {
-  Napi::Env env = info.Env();
-  uint8_t* data;
-  size_t size;
-  if (!ByteElements(env, info[buf_i], &data, &size)) throw Napi::TypeError::New(env, "expected a Uint8Array");
-  size_t off = IndexArg(env, info[off_i], "offset"), len = IndexArg(env, info[len_i], "length");
-  if (off > size || len > size - off) throw Napi::RangeError::New(env, "offset/length out of range");
-  return Span{data + off, len};
 }
 
 std::string Hex(const unsigned char* p, unsigned len, char sep) {
@@ -147,10 +127,15 @@ Napi::Function TlsConnection::Define(Napi::Env env) {
       InstanceMethod<&TlsConnection::CleartextAfter>("cleartextAfter"),
       InstanceMethod<&TlsConnection::Info>("info"),
       InstanceMethod<&TlsConnection::Free>("free"),
+      InstanceMethod<&TlsConnection::FeedCipher>("feedCipher"),
+      InstanceMethod<&TlsConnection::EndCipher>("endCipher"),
+      InstanceMethod<&TlsConnection::FailCipher>("failCipher"),
+      InstanceMethod<&TlsConnection::TakeCipher>("takeCipher"),
+      InstanceMethod<&TlsConnection::SetCipherCapacity>("setCipherCapacity"),
   });
 }
 
-// new TlsConnection(context, fd, serverSide, hostname | null, status: Int32Array(2))
+// new TlsConnection(context, fd (-1: ciphertext in memory), serverSide, hostname | null, status: Int32Array(2))
 TlsConnection::TlsConnection(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<TlsConnection>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
@@ -159,6 +144,7 @@ TlsConnection::TlsConnection(const Napi::CallbackInfo& info)
   if (context == nullptr) throw Napi::TypeError::New(env, "TlsConnection needs a TlsContext");
   if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "fd must be a number");
   fd_ = info[1].As<Napi::Number>().Int32Value();
+  if (fd_ < 0) memory_ = std::make_unique<MemoryCipher>();
   bool server = info[2].ToBoolean().Value();
   size_t status_len;
   if (!TypedElements(env, info[4], napi_int32_array, &status_, &status_len) || status_len < 2)
@@ -252,12 +238,29 @@ size_t TlsConnection::ToRecordEnd() const {
   return body_left_ > 0 ? body_left_ : sizeof(record_header_) - header_have_;
 }
 
+MemoryCipher& TlsConnection::Memory(Napi::Env env) {
+  if (memory_ == nullptr) {
+    throw CodedError(env, "ERR_ASYNCHAT_TLS_STATE", "this TLS connection's ciphertext goes through its fd, not memory");
+  }
+  return *memory_;
+}
+
+ssize_t TlsConnection::RecvCipher(uint8_t* dst, size_t want) {
+  if (memory_ != nullptr) return memory_->Recv(dst, want);
+  return RetryEintr([&] { return recv(fd_, dst, want, 0); });
+}
+
+ssize_t TlsConnection::SendCipher(const uint8_t* p, size_t n) {
+  if (memory_ != nullptr) return memory_->Send(p, n);
+  return RetryEintr([&] { return send(fd_, p, n, kSendFlags); });
+}
+
 ssize_t TlsConnection::Fill(Napi::Env env, bool exact_record) {
   uint8_t buf[kCipherRead];
   size_t want = sizeof(buf);
   if (exact_record && ToRecordEnd() < want) want = ToRecordEnd();
   GetState(env)->stats.reads++;
-  ssize_t n = RetryEintr([&] { return recv(fd_, buf, want, 0); });
+  ssize_t n = RecvCipher(buf, want);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
     ThrowSystemError(env, errno, "recv");
@@ -276,7 +279,7 @@ size_t TlsConnection::FlushCipher(Napi::Env env, bool throw_errors) {
     return 0;
   }
   GetState(env)->stats.writes++;
-  ssize_t n = RetryEintr([&] { return send(fd_, data, pending, kSendFlags); });
+  ssize_t n = SendCipher(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(pending));
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && throw_errors) ThrowSystemError(env, errno, "send");
     n = 0;
@@ -420,26 +423,26 @@ ssize_t TlsConnection::ReadPlain(Napi::Env env, uint8_t* dst, size_t len) {
 
 // read(buf, offset, length) -> plaintext bytes, 0 after the peer's close_notify, -1 nothing yet.
 Napi::Value TlsConnection::Read(const Napi::CallbackInfo& info) {
-  Span s = BufferSpan(info, 0, 1, 2);
-  return Napi::Number::New(info.Env(), static_cast<double>(ReadPlain(info.Env(), s.data, s.len)));
+  Bytes s = BytesArg(info, 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(ReadPlain(info.Env(), s.data, s.length)));
 }
 
 // readScan(buf, offset, size, terminator, out, max, minBytes): read(), then recvScan()'s scan
 // of the plaintext that arrived, in the same crossing (out's last slot: count, -1 no scan).
 Napi::Value TlsConnection::ReadScan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Span s = BufferSpan(info, 0, 1, 2);
+  Bytes s = BytesArg(info, 0);
   uint8_t* t;
   size_t tlen, out_len;
   int32_t* out;
   if (!ByteElements(env, info[3], &t, &tlen) || !TypedElements(env, info[4], napi_int32_array, &out, &out_len) ||
       tlen == 0 || out_len < 2)
     throw Napi::TypeError::New(env, "readScan(buf, offset, size, terminator, out: Int32Array, max, minBytes)");
-  size_t max = IndexArg(env, info[5], "max"), min_bytes = IndexArg(env, info[6], "minBytes");
+  size_t max = IndexArg(info[5], "max"), min_bytes = IndexArg(info[6], "minBytes");
   if (max > out_len - 2) max = out_len - 2;
-  if (s.len > 0x7fffffff) throw Napi::RangeError::New(env, "readScan: size too large");
+  if (s.length > 0x7fffffff) throw Napi::RangeError::New(env, "readScan: size too large");
   out[out_len - 1] = -1;
-  ssize_t n = ReadPlain(env, s.data, s.len);
+  ssize_t n = ReadPlain(env, s.data, s.length);
   if (n > 0 && static_cast<size_t>(n) >= min_bytes) {
     GetState(env)->stats.scans++;
     out[out_len - 1] = static_cast<int32_t>(FindTerminators(s.data, 0, n, t, tlen, out, max));
@@ -456,17 +459,7 @@ Napi::Value TlsConnection::Writev(const Napi::CallbackInfo& info) {
     UpdateStatus(false);
     return Napi::Number::New(env, -1);
   }
-  size_t skip = info[1].IsNumber() ? IndexArg(env, info[1], "firstOffset") : 0;
-  uint8_t* data = nullptr;
-  size_t length = 0;
-  Napi::Array list;
-  uint32_t count = 1;
-  bool single = ByteElements(env, info[0], &data, &length);
-  if (!single) {
-    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "buffers must be an array or a Uint8Array");
-    list = info[0].As<Napi::Array>();
-    count = list.Length();
-  }
+  GatheredBuffers gathered(env, info[0], info[1].IsNumber() ? IndexArg(info[1], "firstOffset") : 0);
   uint8_t stage[kRecordPlain];
   size_t staged = 0, taken = 0;
   auto write_out = [&](const uint8_t* p, size_t n) {
@@ -474,21 +467,11 @@ Napi::Value TlsConnection::Writev(const Napi::CallbackInfo& info) {
     ClearOpenSslErrors();
     if (SSL_write_ex(ssl, p, n, &written) != 1 || written != n) ThrowFailure(env, "TLS write");
   };
-  for (uint32_t i = 0; i < count && taken < kEncryptBudget; i++) {
-    if (!single) {
-      napi_value item;
-      if (napi_get_element(env, list, i, &item) != napi_ok) throw Napi::Error::New(env);
-      if (!ByteElements(env, item, &data, &length))
-        throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
-    }
-    const uint8_t* p = data;
-    size_t n = length;
-    if (i == 0) {
-      if (skip > n) throw Napi::RangeError::New(env, "offset is out of range");
-      p += skip;
-      n -= skip;
-    }
+  for (uint32_t i = 0; i < gathered.count() && taken < kEncryptBudget; i++) {
+    const uint8_t* p = static_cast<const uint8_t*>(gathered.iov()[i].iov_base);
+    size_t n = gathered.iov()[i].iov_len;
     if (n > kEncryptBudget - taken) n = kEncryptBudget - taken;
+    // Small buffers are coalesced into one record; a large one is encrypted where it lies.
     if (staged + n <= sizeof(stage)) {
       memcpy(stage + staged, p, n);
       staged += n;
@@ -643,6 +626,41 @@ Napi::Value TlsConnection::Info(const Napi::CallbackInfo& info) {
 Napi::Value TlsConnection::Free(const Napi::CallbackInfo& info) {
   Release();
   context_.Reset();
+  return info.Env().Undefined();
+}
+
+// feedCipher(buf): ciphertext "received" (memory connections only).
+Napi::Value TlsConnection::FeedCipher(const Napi::CallbackInfo& info) {
+  MemoryCipher& memory = Memory(info.Env());
+  Bytes b = BytesArg(info, 0);
+  memory.Feed(b.data, b.length);
+  return info.Env().Undefined();
+}
+
+// endCipher(): the peer closed its side (a read finds the end of stream once the rest is read).
+Napi::Value TlsConnection::EndCipher(const Napi::CallbackInfo& info) {
+  Memory(info.Env()).End();
+  return info.Env().Undefined();
+}
+
+// failCipher(errno): the next transfers fail with this errno (positive, e.g. ECONNRESET).
+Napi::Value TlsConnection::FailCipher(const Napi::CallbackInfo& info) {
+  MemoryCipher& memory = Memory(info.Env());
+  memory.Fail(static_cast<int>(IndexArg(info[0], "errno")));
+  return info.Env().Undefined();
+}
+
+// takeCipher() -> the ciphertext "sent" since the last call, as a Buffer.
+Napi::Value TlsConnection::TakeCipher(const Napi::CallbackInfo& info) {
+  std::vector<uint8_t> taken = Memory(info.Env()).Take();
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), taken.data(), taken.size());
+}
+
+// setCipherCapacity(bytes | -1): how much "sent" ciphertext may wait untaken before a send would block.
+Napi::Value TlsConnection::SetCipherCapacity(const Napi::CallbackInfo& info) {
+  MemoryCipher& memory = Memory(info.Env());
+  double capacity = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  memory.SetCapacity(capacity < 0 ? -1 : static_cast<long>(capacity));
   return info.Env().Undefined();
 }
 

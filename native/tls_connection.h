@@ -2,6 +2,8 @@
 // into the read BIO and decrypt into the caller's memory in the same call; writes encrypt the
 // gathered plaintext into the write BIO and send the records with one send(). Ciphertext the
 // kernel did not take stays in the write BIO (status[1] says how much) until flush().
+// Made with fd -1, the ciphertext goes through memory instead (tls_memory_cipher.h): tests feed
+// it and take it with feedCipher()/endCipher()/failCipher()/takeCipher()/setCipherCapacity().
 //
 // status (an Int32Array(2) shared with JavaScript, read without a call):
 //   status[0]  kPlainPending: decrypted or undecrypted input is buffered (read again without
@@ -15,6 +17,9 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <memory>
+
+#include "tls_memory_cipher.h"
 
 namespace asynchat {
 
@@ -39,8 +44,17 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   Napi::Value CleartextAfter(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Free(const Napi::CallbackInfo& info);
+  Napi::Value FeedCipher(const Napi::CallbackInfo& info);
+  Napi::Value EndCipher(const Napi::CallbackInfo& info);
+  Napi::Value FailCipher(const Napi::CallbackInfo& info);
+  Napi::Value TakeCipher(const Napi::CallbackInfo& info);
+  Napi::Value SetCipherCapacity(const Napi::CallbackInfo& info);
 
   SSL* Live(Napi::Env env);
+  MemoryCipher& Memory(Napi::Env env);
+  // The ciphertext's transfers, with recv()'s and send()'s contracts: the fd, or memory.
+  ssize_t RecvCipher(uint8_t* dst, size_t want);
+  ssize_t SendCipher(const uint8_t* p, size_t n);
   // recv() once into the read BIO: bytes, 0 at end of stream, -1 when nothing was there.
   // exact_record: never past the end of the current record (after our close_notify, the bytes
   // that follow the peer's are cleartext and stay in the socket).
@@ -61,6 +75,7 @@ class TlsConnection : public Napi::ObjectWrap<TlsConnection> {
   BIO* rbio_ = nullptr;  // owned by ssl_
   BIO* wbio_ = nullptr;  // owned by ssl_
   int fd_ = -1;
+  std::unique_ptr<MemoryCipher> memory_;  // instead of fd_, for tests
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   uint8_t record_header_[5] = {};

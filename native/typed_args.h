@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace asynchat {
 
@@ -25,6 +26,14 @@ inline bool TypedElements(napi_env env, napi_value v, napi_typedarray_type type,
 
 inline bool ByteElements(napi_env env, napi_value v, uint8_t** data, size_t* length) {
   return TypedElements(env, v, napi_uint8_array, data, length);
+}
+
+// A non-negative integer argument (an offset, a size, a count) no larger than 2^53 - 1.
+inline size_t IndexArg(const Napi::Value& v, const char* what) {
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
+    throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a non-negative integer");
+  return static_cast<size_t>(d);
 }
 
 }  // namespace asynchat

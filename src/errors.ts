@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_TLS_CERT: 'the peer\'s certificate did not verify (`reason`: DEPTH_ZERO_SELF_SIGNED_CERT, HOSTNAME_MISMATCH, CERT_HAS_EXPIRED...)',
   ERR_ASYNCHAT_TLS_PROTOCOL: 'a TLS record after the handshake was bad (garbage, a bad MAC, a renegotiation attempt refused)',
   ERR_ASYNCHAT_TLS_EOF: 'the peer closed without close_notify (a truncation, Python\'s ragged EOF); set as `closeReason`',
+  ERR_ASYNCHAT_INVARIANT: 'an internal invariant of the engine was found broken (checked only with `ASYNCHAT_DEBUG=1`, as the test suite runs): a bug of this library, please report it',
   ERR_ASYNCHAT_TLS_STATE: '`startTls`/`stopTls` in the wrong state (TLS already on, not on, not connected)',
 } as const;
 
@@ -100,6 +101,28 @@ export class AsynchatError extends Error {
 export function asynchatError(code: AsynchatErrorCode, message: string, kind: 'TypeError' | 'Error' = 'Error'): Error & { code: AsynchatErrorCode } {
   if (kind === 'Error') return new AsynchatError(code, message);
   return Object.assign(new TypeError(message), { code });
+}
+
+/** A bad argument, as Node reports one: a TypeError or RangeError with Node's own code. */
+export function nodeArgError(
+  code: 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE' | 'ERR_UNKNOWN_ENCODING', message: string,
+): (TypeError | RangeError) & { code: string } {
+  const err = code === 'ERR_OUT_OF_RANGE' ? new RangeError(message) : new TypeError(message);
+  return Object.assign(err, { code });
+}
+
+/** Node's wording: 'The "data" argument must be of type string or ... Received type number (5)'. */
+export function invalidArgType(what: string, expected: string, value: unknown): TypeError & { code: string } {
+  const got = value === null ? 'null'
+    : typeof value === 'object' || typeof value === 'function'
+      ? `an instance of ${(value as object).constructor?.name ?? 'Object'}`
+      : `type ${typeof value} (${String(value).slice(0, 25)})`;
+  return nodeArgError('ERR_INVALID_ARG_TYPE', `${what} must be ${expected}. Received ${got}`);
+}
+
+/** Node's wording: 'The value of "n" is out of range. It must be an integer >= 0. Received -1'. */
+export function outOfRange(name: string, range: string, value: unknown): RangeError & { code: string } {
+  return nodeArgError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`);
 }
 
 /**

@@ -193,7 +193,7 @@ export class SmtpChannel extends AsyncChat {
     this.reply(`250-SIZE ${this.server.maxMessageSize}`);
     this.reply('250-8BITMIME');
     this.reply('250-PIPELINING');
-    if (this.server.starttls !== undefined && this._tls === null) this.reply('250-STARTTLS');
+    if (this.server.starttls !== undefined && !this.tlsActive) this.reply('250-STARTTLS');
     this.reply('250 HELP');
   }
 
@@ -203,7 +203,7 @@ export class SmtpChannel extends AsyncChat {
     const ctx = this.server.starttls;
     if (ctx === undefined) return this.reply('500 Error: command "STARTTLS" not recognized');
     if (arg) return this.reply('501 Syntax: STARTTLS');
-    if (this._tls !== null) return this.reply('503 Error: TLS already active');
+    if (this.tlsActive) return this.reply('503 Error: TLS already active');
     this.reply('220 Ready to start TLS');
     this.helo = '';
     this.extended = false;

@@ -7,13 +7,14 @@
 // is written at the end of the batch with one writev per channel ("cork by default"), and
 // writable interest is asked for only while data remains.
 import { BufferView } from '../engine/buffer-view';
-import { Dispatcher, socketMap } from '../asyncore/dispatcher';
+import { Dispatcher, registerCoreClass, socketMap } from '../asyncore/dispatcher';
+import { ENGINE } from '../engine/channel-core';
 import type { SocketMap } from '../engine/map-state';
-import { registerLibraryInterest } from '../engine/map-state';
-import { asynchatError, isDisconnect } from '../errors';
-import { OutputQueue, SimpleProducer, WROTE_TO_CLOSE, type Producer } from '../engine/output-queue';
+import { registerLibraryInterest } from '../engine/library-interest';
+import { asynchatError, isDisconnect, isSystemError } from '../errors';
+import { SimpleProducer, WROTE_TO_CLOSE, type Producer } from '../engine/output-queue';
 import type { Socket } from '../binding/socket';
-import { InputSplitter } from './input-splitter';
+import { ChatCore } from './chat-core';
 import { receive } from './receive';
 import { findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
 
@@ -29,6 +30,8 @@ let slabBytes: ArrayBufferLike = slab.buffer;  // slab's memory (slab starts at 
 let slabUsed = 0;
 
 export class AsyncChat extends Dispatcher {
+  /** @internal */
+  declare readonly [ENGINE]: ChatCore;
   /** Bytes asked for by each read (Python's ac_in_buffer_size). */
   acInBufferSize = 65536;
   /** Largest write slice (Python's ac_out_buffer_size); writes are gathered up to 16 of these. */
@@ -58,16 +61,8 @@ export class AsyncChat extends Dispatcher {
   /** Collected by keepIncomingData(), joined by getData(). */
   incoming: Buffer[] = [];
 
-  private readonly splitter: InputSplitter;
-  private readonly out: OutputQueue;
-  private lastTerminatorString: string | null = null;
-  private lastTerminatorEncoding: BufferEncoding | null = null;
-  private lastTerminatorBytes: Terminator = null;
-
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map ?? socketMap);
-    this.splitter = new InputSplitter({ maxBuffered: this.maxInputBuffered });
-    this.out = new OutputQueue({ encoding: this.encoding });
   }
 
   // ---- to override ----
@@ -116,12 +111,13 @@ export class AsyncChat extends Dispatcher {
     if (typeof term === 'string') {
       // Protocols switch back to the same line terminator after every count (RESP, SMTP's
       // DATA): encode it once per channel, not at every switch.
-      if (term !== this.lastTerminatorString || this.encoding !== this.lastTerminatorEncoding) {
-        this.lastTerminatorBytes = normalizeTerminator(term, this.encoding);
-        this.lastTerminatorString = term;
-        this.lastTerminatorEncoding = this.encoding;
+      const last = this[ENGINE].lastTerminator;
+      if (term !== last.text || this.encoding !== last.encoding) {
+        last.bytes = normalizeTerminator(term, this.encoding);
+        last.text = term;
+        last.encoding = this.encoding;
       }
-      this.terminator = this.lastTerminatorBytes;
+      this.terminator = last.bytes;
       return;
     }
     this.terminator = normalizeTerminator(term, this.encoding);
@@ -134,6 +130,7 @@ export class AsyncChat extends Dispatcher {
   // ---- input ----
 
   override handleRead(): void {
+    const core = this[ENGINE];
     const size = this.acInBufferSize;
     if (slab.length - slabUsed < size) {
       slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, size));
@@ -143,24 +140,28 @@ export class AsyncChat extends Dispatcher {
     let n: number;
     try {
       // One crossing reads and, for a run of short records, finds them too.
-      n = receive(this.splitter, this._fileno!, slab, slabUsed, size, this.terminator, slabBytes, this._tls ?? undefined);
+      n = receive(core.splitter, core.records, slab, slabUsed, size, this.terminator, slabBytes);
     } catch (err) {
       if (isDisconnect(err)) {
-        this._handleCloseOnce(err);
+        core.closeOnce(err);
         return;
       }
+      // Nothing to read after all (a recv() override raising it, as Python's handle_read allows).
+      if (isSystemError(err, 'EAGAIN', 'EWOULDBLOCK')) return;
       this.handleError(err);
       return;
     }
     if (n < 0) return;  // EAGAIN: nothing after all
     if (n === 0) {
-      this._handleCloseOnce();
+      core.readClosed = true;
+      core.closeOnce();
       return;
     }
     const at = slabUsed;
     slabUsed += n;
-    this.splitter.maxBuffered = this.maxInputBuffered;
-    this.splitter.feed(this, new BufferView(slabBytes, at, n), slabBytes, at);
+    const splitter = core.splitter;
+    splitter.maxBuffered = this.maxInputBuffered;
+    splitter.feed(this, new BufferView(slabBytes, at, n), slabBytes, at);
   }
 
   // ---- output ----
@@ -168,11 +169,11 @@ export class AsyncChat extends Dispatcher {
   push(data: Uint8Array | string): void {
     // The queue was made before a subclass could set `encoding`: other encodings are applied here.
     if (typeof data === 'string' && this.encoding !== 'utf8') data = Buffer.from(data, this.encoding);
-    const out = this.out;
+    const out = this[ENGINE].out;
     out.push(data);
     if (this.debug) this.logInfo(`push ${data.length} bytes`);
-    if (out.bytes > this.outputHighWater) this.overHighWater();
-    this.outputPending();
+    if (out.bytes > this.outputHighWater) this[ENGINE].overHighWater();
+    this[ENGINE].outputPending();
   }
 
   /**
@@ -181,35 +182,30 @@ export class AsyncChat extends Dispatcher {
    * data is best pushed with push(), which packs it into shared blocks.
    */
   pushShared(data: Uint8Array): void {
-    const out = this.out;
+    const out = this[ENGINE].out;
     out.pushShared(data);
-    if (out.bytes > this.outputHighWater) this.overHighWater();
-    this.outputPending();
+    if (out.bytes > this.outputHighWater) this[ENGINE].overHighWater();
+    this[ENGINE].outputPending();
   }
 
   /** Queues a producer; bytes or a string given instead are queued as they are, as Python does. */
   pushWithProducer(producer: Producer | Uint8Array | string): void {
     if (typeof producer === 'string' || producer instanceof Uint8Array) this.push(producer);
     else {
-      this.out.pushProducer(producer);
-      this.outputPending();
+      this[ENGINE].out.pushProducer(producer);
+      this[ENGINE].outputPending();
     }
   }
 
   /** Close once everything queued so far is sent; what is pushed afterwards is never sent. */
   closeWhenDone(): void {
-    this.out.pushClose();
-    this.outputPending();
-  }
-
-  /** @internal */
-  override _queuedOutput(): OutputQueue {
-    return this.out;
+    this[ENGINE].out.pushClose();
+    this[ENGINE].outputPending();
   }
 
   /** Bytes queued for output and not yet sent (data still inside producers not counted). */
   get outputBuffered(): number {
-    return this.out.bytes;
+    return this[ENGINE].out.bytes;
   }
 
   /**
@@ -217,45 +213,56 @@ export class AsyncChat extends Dispatcher {
    * requests): what a server calls to go on after ERR_ASYNCHAT_INPUT_TOO_LARGE.
    */
   discardInput(): void {
-    this.splitter.discard();
+    this[ENGINE].splitter.discard();
     this.incoming.length = 0;
   }
 
   /** Drops buffered input, collected data and queued output. */
   discardBuffers(): void {
-    this.splitter.discard();
+    const core = this[ENGINE];
+    core.splitter.discard();
     this.incoming = [];
-    this.out.clear();
+    core.out.clear();
     this.inputPaused = false;
-    this._touch();
+    core.touch();
   }
 
   /** Sends what is queued until the socket's buffer is full; closes at a closeWhenDone mark. */
   initiateSend(): void {
-    if (this.connected && !this.out.empty) {
-      const outcome = this._writeOut(this.out, this.acOutBufferSize * 16, 256);
+    const core = this[ENGINE];
+    const out = core.out;
+    if (this.connected && !out.empty) {
+      const outcome = core.writeOut(out, this.acOutBufferSize * 16, 256, core.records);
       if (outcome < 0) return;
       if (outcome === WROTE_TO_CLOSE) {
-        this.out.clear();
-        this._handleCloseOnce();
+        out.clear();
+        core.closeAtMark();
         return;
       }
     }
-    this.updateOutputFull();
+    core.updateOutputFull();
   }
 
   override handleWrite(): void {
     this.initiateSend();
-    if (!this.inputPaused && this.splitter.holding) this.splitter.resume(this);
+    const splitter = this[ENGINE].splitter;
+    if (!this.inputPaused && splitter.holding) splitter.resume(this);
   }
 
+  /**
+   * The peer closed its side (or the connection ended). With replies still queued after an
+   * orderly end of stream (a client that half-closes, or closes right after its last request),
+   * they are sent first and the channel closes once they are out, as closeWhenDone() does;
+   * otherwise it closes now. (Python's default logs a warning, closes, and drops them.)
+   */
   override handleClose(): void {
-    this.close();
+    if (this.closeReason === null && this.connected && !this[ENGINE].out.empty) this.closeWhenDone();
+    else this.close();
   }
 
   /** Python's close(), after one last non-blocking attempt to send what push() corked. */
   override close(): void {
-    if (!this._closed && this.connected && !this.out.empty) {
+    if (!this.closed && this.connected && !this[ENGINE].out.empty) {
       try {
         this.initiateSend();
       } catch {
@@ -270,41 +277,12 @@ export class AsyncChat extends Dispatcher {
   }
 
   override writable(): boolean {
-    return !this.out.empty || !this.connected;
-  }
-
-  /** @internal end of batch: write what was pushed during it */
-  _beforeWait(): void {
-    if (this.connected && !this.out.empty) this.initiateSend();
-    if (!this.inputPaused && this.splitter.holding && !this._closed) this.splitter.resume(this);
-  }
-
-  // Whether the peer is read from is decided after a send attempt (initiateSend), not at
-  // push time: output pushed during a batch is written at its end, and a fast peer takes it.
-  // Only the first push of a batch marks the channel (the check is inlined: once per push).
-  private outputPending(): void {
-    const entry = this._entry;
-    if (entry !== undefined && !entry.dirty) this._touch();
-  }
-
-  private updateOutputFull(): void {
-    const bytes = this.out.bytes;
-    if (this.inputPaused) {
-      if (bytes <= this.outputHighWater / 2) this.inputPaused = false;
-    } else if (bytes > this.outputHighWater) {
-      this.inputPaused = true;
-    }
-  }
-
-  // Output passed the high-water mark with a push: hold the records still to come (the peer
-  // may pipeline thousands of requests in one read), and past the hard limit give up.
-  private overHighWater(): void {
-    this.inputPaused = true;
-    this._enforceOutputLimit(this.out, this.maxOutputBuffered);
+    return !this[ENGINE].out.empty || !this.connected;
   }
 }
 
 registerLibraryInterest(AsyncChat.prototype, 'readable', 'writable');
+registerCoreClass(AsyncChat, ChatCore);
 
 function notImplemented(method: string): Error {
   return asynchatError('ERR_ASYNCHAT_NOT_IMPLEMENTED', `${method} must be implemented by a subclass of AsyncChat`);

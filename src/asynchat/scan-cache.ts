@@ -13,6 +13,7 @@
 // grows with the run of records already delivered, so what is thrown away when it changes is
 // never more than what was just delivered.
 import { native } from '../binding/native';
+import { debugAssert } from '../engine/debug-assert';
 import { sameBytes } from './terminator';
 
 /** Records found per native scan, at most. */
@@ -44,13 +45,9 @@ export const NOT_CACHED = -2;
 // them over, and the first one scans again.
 const results = new Int32Array(SCAN_BATCH + 2);
 const SCANNED_COUNT = SCAN_BATCH + 1;
+/** Where a read's scan (Transport.readScan) writes what it found, for the ScanCache to adopt. */
+export const SCAN_RESULTS: Int32Array = results;
 let owner: ScanCache | null = null;
-
-/** A source of plaintext over the fd (a TLS session), with native.recv's and recvScan's contracts. */
-export interface TlsReader {
-  read(memory: Uint8Array, offset: number, size: number): number;
-  readScan(memory: Uint8Array, offset: number, size: number, t: Uint8Array, out: Int32Array, max: number, minBytes: number): number;
-}
 
 export class ScanCache {
   // The shared results hold matches results[idx..count) of `term` in `buf`, and the next search
@@ -203,30 +200,37 @@ export class ScanCache {
   // ---- a read and its scan in one crossing ----
 
   /**
-   * recv(fd) into memory[offset, offset + size), and, when the run of records of t says a
-   * native scan of what arrives will pay, the scan in the same crossing: the feed of that chunk
-   * then starts from its results. native.recv's contract: bytes read, 0 at end of stream, -1
-   * when nothing was there; errors throw. t is null when the read may not be scanned ahead;
-   * `bytes` is memory.buffer, when the caller has it.
+   * Records to look for in the read about to be made for a run of t (reading to `end`), or 0
+   * when the read should not be scanned: the run says a scan would not pay, or the peer's last
+   * read was too small to scan (one request at a time). The read's scan then needs minBytes().
    */
-  receive(
-    fd: number, memory: Buffer, offset: number, size: number, t: Uint8Array | null, bytes?: ArrayBufferLike,
-    tls?: TlsReader,
-  ): number {
+  planRead(t: Uint8Array, end: number): number {
     this.primedMemory = null;
-    const max = t !== null && this.runTerm !== null && (this.runTerm === t || sameBytes(this.runTerm, t))
-      ? this.lookAhead(t.length, offset + size) : 0;
-    // A peer whose last read was too small to scan (one request at a time) gets the plain recv.
-    const minBytes = max === 0 ? 0 : this.minScanBytes();
-    if (max === 0 || this.lastRead < minBytes) {
-      return (this.lastRead = tls === undefined ? native.recv(fd, memory, offset, size) : tls.read(memory, offset, size));
-    }
-    const n = this.lastRead = tls === undefined
-      ? native.recvScan(fd, memory, offset, size, t!, results, max, minBytes)
-      : tls.readScan(memory, offset, size, t!, results, max, minBytes);
+    if (this.runTerm === null || (this.runTerm !== t && !sameBytes(this.runTerm, t))) return 0;
+    const max = this.lookAhead(t.length, end);
+    return max > 0 && this.lastRead >= this.minScanBytes() ? max : 0;
+  }
+
+  /** The fewest bytes a read's scan pays for (after planRead() returned more than 0). */
+  readScanMin(): number {
+    return this.minScanBytes();
+  }
+
+  /** A read was made without a scan: n as the transport returned it (bytes, 0, -1). */
+  noteRead(n: number): number {
+    this.primedMemory = null;
+    return (this.lastRead = n);
+  }
+
+  /**
+   * A read was made with its scan (SCAN_RESULTS) for up to max records of t, into memory at
+   * offset: the feed of that chunk starts from what it found (adopt()).
+   */
+  noteScannedRead(n: number, memory: ArrayBufferLike, offset: number, t: Uint8Array, max: number): number {
+    this.lastRead = n;
     if (n > 0 && results[SCANNED_COUNT] >= 0) {
       owner = this;
-      this.primedMemory = bytes ?? memory.buffer;
+      this.primedMemory = memory;
       this.primedOffset = offset;
       this.primedTerm = t;
       this.primedMax = max;
@@ -240,9 +244,12 @@ export class ScanCache {
    */
   adopt(chunk: Buffer, memory: ArrayBufferLike | undefined, offset: number): void {
     if (this.primedMemory === null) return;
-    const primed = this.primedMemory === memory && this.primedOffset === offset && owner === this;
+    const read = this.primedMemory === memory && this.primedOffset === offset;
+    // Nothing runs between a read and the feed of its chunk: no other channel's scan can have
+    // taken the shared results in between.
+    debugAssert(!read || owner === this, 'the results of a read\'s scan are still its channel\'s when its chunk is fed');
     this.primedMemory = null;
-    if (primed) this.fill(chunk, this.primedTerm!, 0, results[SCANNED_COUNT], this.primedMax);
+    if (read && owner === this) this.fill(chunk, this.primedTerm!, 0, results[SCANNED_COUNT], this.primedMax);
   }
 
   private fill(buf: Buffer, t: Uint8Array, pos: number, count: number, max: number): void {

@@ -10,6 +10,7 @@ import type { Dispatcher } from './dispatcher';
 import type { Socket } from '../binding/socket';
 import type { SystemError } from '../errors';
 import { now, type TimerEntry } from '../engine/scheduler';
+import type { ChannelCore } from '../engine/channel-core';
 
 /** How long a listener out of fds waits at most before trying accept() again. */
 export const RETRY_SECONDS = 1;
@@ -28,7 +29,7 @@ export class AcceptGuard {
   private retry: TimerEntry | null = null;
   private episodeEnd: TimerEntry | null = null;
 
-  constructor(private readonly listener: Dispatcher) {}
+  constructor(private readonly listener: Dispatcher, private readonly core: ChannelCore) {}
 
   /** false (and the listener paused) when maxConnections are open. */
   admits(): boolean {
@@ -47,9 +48,9 @@ export class AcceptGuard {
   exhausted(err: SystemError): void {
     this.pause('fds', `accept failed: ${err.message}: not accepting until a connection closes ` +
       `(retrying every ${RETRY_SECONDS} s); new connections wait in the backlog`, 'error');
-    const entry = this.listener._entry;
-    if (entry === undefined || entry.fd < 0 || this.retry !== null) return;
-    this.retry = entry.owner.timers.schedule(now() + RETRY_SECONDS, () => {
+    const core = this.core;
+    if (!core.joined || this.retry !== null) return;
+    this.retry = core.owner!.timers.schedule(now() + RETRY_SECONDS, () => {
       this.retry = null;
       if (this.paused === 'fds') this.resume();
     }, [], false);
@@ -67,7 +68,7 @@ export class AcceptGuard {
     this.episodeEnd = null;
     this.episodeStart = 0;
     this.paused = null;
-    this.listener._acceptPaused = false;
+    this.core.acceptPaused = false;
   }
 
   private readonly connectionClosed = (): void => {
@@ -76,17 +77,17 @@ export class AcceptGuard {
   };
 
   private pause(reason: Reason, message: string, type: string): void {
-    const entry = this.listener._entry;
+    const core = this.core;
     const clock = now();
     this.pauses++;
     this.lastPause = clock;
     this.paused = reason;
-    if (entry === undefined || entry.fd < 0) return;
-    entry.owner.pauseAccept(this.listener);
+    if (!core.joined) return;
+    core.owner!.pausedListeners.pause(core);
     if (this.episodeStart === 0) {
       this.episodeStart = clock;
       this.listener.logInfo(message, type);
-      this.episodeEnd = entry.owner.timers.schedule(clock + QUIET_SECONDS, this.checkEpisodeEnd, [], false);
+      this.episodeEnd = core.owner!.timers.schedule(clock + QUIET_SECONDS, this.checkEpisodeEnd, [], false);
     }
   }
 
@@ -107,8 +108,8 @@ export class AcceptGuard {
   private resume(): void {
     this.paused = null;
     this.cancelRetry();
-    const entry = this.listener._entry;
-    if (entry !== undefined && entry.fd >= 0) entry.owner.resumeAccept(this.listener);
+    const core = this.core;
+    if (core.joined) core.owner!.pausedListeners.resume(core);
   }
 
   private cancelRetry(): void {

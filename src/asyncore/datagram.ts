@@ -17,6 +17,7 @@
 import { EV, native } from '../binding/native';
 import { SOCK_DGRAM, Socket } from '../binding/socket';
 import { systemError } from '../errors';
+import { ENGINE } from '../engine/channel-core';
 import type { Dispatcher, SocketLike } from './dispatcher';
 
 /** handleRead calls per readiness event, at most, on a datagram dispatcher. */
@@ -45,7 +46,7 @@ export function readDatagrams(d: Dispatcher): void {
   // ready, left pending it would wake every wait (kqueue reports it as a plain read, epoll as
   // an error condition): it goes to handleError.
   if (sock._received === atEvent && !d.closed && d.socket === sock) {
-    const err = d._socketError();
+    const err = d[ENGINE].socketError();
     if (err !== 0) d.handleError(systemError(err, 'recvfrom'));
   }
 }

@@ -1,24 +1,19 @@
 // Python's asyncore.dispatcher and dispatcher_with_send, method for method, under camelCase
 // names. Where Python has a known flaw the fix is noted where it is made.
 import util from 'node:util';
-import {
-  READ_INTEREST, WRITE_INTEREST, registerLibraryInterest, routeError, stateOf, type Channel, type MapEntry,
-  type SocketMap,
-} from '../engine/map-state';
-import { now } from '../engine/scheduler';
-import { asynchatError, isDisconnect, isSystemError, systemError } from '../errors';
+import { registerLibraryInterest, registerLibraryMethods } from '../engine/library-interest';
+import { ENGINE } from '../engine/channel-core';
+import { stateOf, type SocketMap } from '../engine/map-state';
+import { isDisconnect, isSystemError, systemError } from '../errors';
 import { AcceptGuard } from './accept-guard';
-import type { TimerEntry } from '../engine/scheduler';
 import { compactTraceback } from './traceback';
 import { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, type Address } from '../binding/socket';
-import { native } from '../binding/native';
-import { OutputQueue, WROTE_FULL, type WriteOutcome } from '../engine/output-queue';
-import { datagramErrorEvent, isDatagramSocket, readDatagrams } from './datagram';
+import { OutputQueue, WRITE_BYTES, WRITE_CHUNKS, WROTE_FULL } from '../engine/output-queue';
+import { readDatagrams } from './datagram';
 import { startTlsOn, stopTlsOn, type StartTlsOptions } from '../tls/dispatcher-tls';
 import type { TlsContext } from '../tls/context';
-import type { TlsInfo, TlsSession } from '../tls/session';
-
-const debuglog = util.debuglog('asynchat');
+import type { TlsInfo } from '../tls/info';
+import { DispatcherCore, checkSeconds, dispatcherBase, formatAddr } from './dispatcher-core';
 
 /** The global map, fd -> dispatcher, used by loop(), poll() and closeAll() by default. */
 export const socketMap: SocketMap = new Map();
@@ -42,29 +37,42 @@ export interface SocketLike {
 }
 
 const DEFAULT_IGNORE: ReadonlySet<string> = Object.freeze(new Set(['warning'])) as ReadonlySet<string>;
+const EMPTY = Buffer.alloc(0);
 
-function formatAddr(addr: Address): string {
-  return Array.isArray(addr) && addr.length === 2 ? `${addr[0]}:${addr[1]}` : JSON.stringify(addr);
+// Which engine record a class's channels get: a subclass with state of its own in the engine
+// (AsyncChat) registers a richer one; the rest inherit their parent's.
+const coreClasses = new WeakMap<Function, typeof DispatcherCore>();
+
+/** @internal Gives `cls` and its subclasses channels of the engine record `core`. */
+export function registerCoreClass(cls: Function, core: typeof DispatcherCore): void {
+  coreClasses.set(cls, core);
 }
 
-export class Dispatcher implements Channel {
+function coreClassOf(cls: Function): typeof DispatcherCore {
+  for (let c: Function | null = cls; c !== null && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const core = coreClasses.get(c);
+    if (core !== undefined) return core;
+  }
+  return DispatcherCore;
+}
+
+export class Dispatcher {
   debug = false;
   connected = false;
   accepting = false;
   connecting = false;
   closing = false;
   addr: Address | null = null;
-  socket: SocketLike | null = null;
   ignoreLogTypes: ReadonlySet<string> = DEFAULT_IGNORE;
   /** [family, type] given to createSocket, as Python's family_and_type. */
   familyAndType?: [number, number];
 
-  /** @internal */ _map: SocketMap;
-  /** @internal */ _fileno: number | null = null;
-  /** @internal */ _entry?: MapEntry;
-  /** @internal */ _closed = false;
-  /** @internal */ _closeHandled = false;
-  /** @internal over a SOCK_DGRAM socket (see datagram.ts) */ _datagram = false;
+  /** The map this channel joins (Python's `_map`): what a server passes on to the channels it accepts. */
+  _map: SocketMap;
+  /** The socket's fd while the channel has one (Python's `_fileno`). */
+  _fileno: number | null = null;
+  /** @internal the engine's record of this channel: transport, output, timers, close state */
+  readonly [ENGINE]: DispatcherCore;
   /**
    * Why the library called handleClose: the disconnect error (ECONNRESET, EPIPE, a failed
    * connect's error...), or null for an orderly end of stream, a hang-up, or a close asked for.
@@ -81,14 +89,10 @@ export class Dispatcher implements Channel {
    * limit): the others wait in the kernel's backlog until one of its connections closes.
    */
   maxConnections: number | null = null;
-  /** @internal */ _idleTimeout: number | null = null;
-  /** @internal */ _connectTimer: TimerEntry | null = null;
-  /** @internal */ _acceptGuard: AcceptGuard | null = null;
-  /** @internal */ _acceptPaused = false;
-  /** @internal the channel's TLS, from startTls() until stopTls() or close() */ _tls: TlsSession | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     this._map = map ?? socketMap;
+    this[ENGINE] = new (coreClassOf(new.target))(this);
     if (sock) {
       sock.setBlocking(false);
       this.setSocket(sock, map);
@@ -105,6 +109,15 @@ export class Dispatcher implements Channel {
         }
       }
     }
+  }
+
+  /** The channel's socket (Python's `socket`): assigning it makes the channel's bytes go through it. */
+  get socket(): SocketLike | null {
+    return this[ENGINE].socket;
+  }
+
+  set socket(sock: SocketLike | null) {
+    this[ENGINE].useSocket(sock);
   }
 
   toString(): string {
@@ -132,7 +145,8 @@ export class Dispatcher implements Channel {
     const target = map ?? this._map;
     const fd = this._fileno;
     if (fd !== null && target.get(fd) === this) target.delete(fd);
-    if (this._entry !== undefined) this._entry.owner.remove(this);
+    const core = this[ENGINE];
+    core.owner?.remove(core);
     this._fileno = null;
   }
 
@@ -145,11 +159,8 @@ export class Dispatcher implements Channel {
     // A dispatcher given a new socket leaves the map under its old fd first (Python leaves a
     // stale entry behind, which keeps receiving that fd's events).
     if (this._fileno !== null && this._fileno !== sock.fileno()) this.delChannel();
-    this.socket = sock;
     this._fileno = sock.fileno();
-    this._datagram = isDatagramSocket(sock);
-    this._closed = false;
-    this._closeHandled = false;
+    this[ENGINE].attach(sock);
     this.closeReason = null;
     this.addChannel(map);
   }
@@ -182,12 +193,13 @@ export class Dispatcher implements Channel {
    * channel, looked at once per period.
    */
   get idleTimeout(): number | null {
-    return this._idleTimeout;
+    return this[ENGINE].idleTimeout;
   }
 
   set idleTimeout(seconds: number | null) {
-    this._idleTimeout = checkSeconds(seconds, 'idleTimeout');
-    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.armIdle(this);
+    const core = this[ENGINE];
+    core.idleTimeout = checkSeconds(seconds, 'idleTimeout');
+    if (core.joined) core.owner!.armIdle(core);
   }
 
   /**
@@ -203,7 +215,7 @@ export class Dispatcher implements Channel {
   listen(num: number): void {
     this.accepting = true;
     this.socket!.listen!(num);
-    this._touch();
+    this[ENGINE].touch();
   }
 
   bind(addr: Address): void {
@@ -214,11 +226,11 @@ export class Dispatcher implements Channel {
   connect(address: Address): void {
     this.connected = false;
     this.connecting = true;
-    this._touch();
+    this[ENGINE].touch();
     const err = this.socket!.connectEx!(address);
     if (err === 'EINPROGRESS' || err === 'EALREADY' || err === 'EWOULDBLOCK' || err === 'EAGAIN') {
       this.addr = address;
-      this._armConnectTimeout(address);
+      this[ENGINE].armConnectTimeout(address);
       return;
     }
     if (err === 0 || err === 'EISCONN') {
@@ -236,8 +248,9 @@ export class Dispatcher implements Channel {
    * (and, out of fds, for at most a second), instead of spinning on a readable listener.
    */
   accept(): [Socket, Address] | null {
-    let guard = this._acceptGuard;
-    if (guard === null && this.maxConnections !== null) guard = this._acceptGuard = new AcceptGuard(this);
+    const core = this[ENGINE];
+    let guard = core.acceptGuard;
+    if (guard === null && this.maxConnections !== null) guard = core.acceptGuard = new AcceptGuard(this, core);
     if (guard !== null && !guard.admits()) return null;
     let pair: [Socket, Address] | null;
     try {
@@ -245,7 +258,7 @@ export class Dispatcher implements Channel {
     } catch (err) {
       if (isSystemError(err, 'EWOULDBLOCK', 'ECONNABORTED', 'EAGAIN')) return null;
       if (isSystemError(err, 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM')) {
-        (this._acceptGuard ??= new AcceptGuard(this)).exhausted(err);
+        (core.acceptGuard ??= new AcceptGuard(this, core)).exhausted(err);
         return null;
       }
       throw err;
@@ -256,17 +269,14 @@ export class Dispatcher implements Channel {
 
   /** Bytes sent: 0 when the socket's buffer is full, or when the peer is gone (then closed). */
   send(data: Uint8Array | string): number {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    const tls = this._tls;
-    if (tls !== null && tls.holdsOutput) return 0;  // Python's SSLWantWriteError: nothing taken
+    const core = this[ENGINE];
     try {
-      const n = tls !== null && tls.encrypting ? tls.send(bytes) : this.socket!.trySend(bytes);
-      if (n <= 0) return 0;
-      this._wrote();
+      const n = core.io.send(typeof data === 'string' ? Buffer.from(data) : data);
+      if (n > 0) core.wrote();
       return n;
     } catch (err) {
       if (isDisconnect(err)) {
-        this._handleCloseOnce(err);
+        core.closeOnce(err);
         return 0;
       }
       throw err;
@@ -275,39 +285,31 @@ export class Dispatcher implements Channel {
 
   /** Up to bufferSize bytes; an empty Buffer at end of stream or when the peer is gone (then closed). */
   recv(bufferSize: number): Buffer {
+    const core = this[ENGINE];
     try {
-      const data = this._tls !== null ? this._tls.recv(bufferSize) : this.socket!.recv(bufferSize);
+      const data = core.io.recv(bufferSize);
       // An empty datagram is not an end of stream (Python closes: see datagram.ts).
-      if (data.length === 0 && !this._datagram) this._handleCloseOnce();
+      if (data.length === 0 && !core.datagram) {
+        core.readClosed = true;
+        core.closeOnce();
+      }
       return data;
     } catch (err) {
       if (isDisconnect(err)) {
-        this._handleCloseOnce(err);
-        return Buffer.alloc(0);
+        core.closeOnce(err);
+        return EMPTY;
       }
       throw err;
     }
   }
 
+  /**
+   * Closes the socket and leaves the map; no callback reaches the channel afterwards. Over TLS
+   * the close_notify goes first, and if the socket cannot take it now it is written after the
+   * channel is gone (within a bounded time), never dropped.
+   */
   close(): void {
-    this.connected = false;
-    this.accepting = false;
-    this.connecting = false;
-    this._closed = true;
-    this._cancelConnectTimeout();
-    this._acceptGuard?.stop();
-    if (this._tls !== null) {
-      this._tls.dispose();
-      this._tls = null;
-    }
-    this.delChannel();
-    if (this.socket !== null) {
-      try {
-        this.socket.close();
-      } catch (err) {
-        if (!isSystemError(err, 'ENOTCONN', 'EBADF')) throw err;
-      }
-    }
+    this[ENGINE].closeNow();
   }
 
   // ---- logging ----
@@ -323,8 +325,10 @@ export class Dispatcher implements Channel {
   // ---- events, as the loop delivers them ----
 
   handleReadEvent(): void {
-    if (this._tls !== null && this._tls.interceptRead()) return;
-    if (this._datagram) {
+    const core = this[ENGINE];
+    // The transport may use the event itself (a TLS handshake or unwrap step).
+    if (core.io.claimsReadEvent()) return;
+    if (core.datagram) {
       readDatagrams(this);
     } else if (this.accepting) {
       // accepting sockets are never connected, they "spawn" new sockets that are connected
@@ -338,26 +342,28 @@ export class Dispatcher implements Channel {
   }
 
   handleConnectEvent(): void {
-    const err = this._socketError();
-    this._cancelConnectTimeout();
+    const core = this[ENGINE];
+    const err = core.socketError();
+    core.cancelConnectTimeout();
     if (err !== 0) throw systemError(err, 'connect', this.addr ? formatAddr(this.addr) : '');
     this.handleConnect();
     this.connected = true;
     this.connecting = false;
-    this._touch();
+    core.touch();
   }
 
   handleWriteEvent(): void {
     if (this.accepting) return;  // accepting sockets shouldn't get a write event
     if (!this.connected && this.connecting) this.handleConnectEvent();
-    if (this._tls !== null && this._tls.interceptWrite()) return;
+    if (this[ENGINE].io.claimsWriteEvent()) return;
     this.handleWrite();
   }
 
   handleExptEvent(): void {
     // Priority data, or an error condition on the socket: SO_ERROR tells which.
-    const err = this._socketError();
-    if (err !== 0) this._handleCloseOnce(systemError(err, 'socket'));
+    const core = this[ENGINE];
+    const err = core.socketError();
+    if (err !== 0) core.closeOnce(systemError(err, 'socket'));
     else this.handleExpt();
   }
 
@@ -370,7 +376,7 @@ export class Dispatcher implements Channel {
       self = '<toString() failed for a dispatcher>';
     }
     this.logInfo(`uncaptured exception, closing channel ${self} (${type}:${value} ${info})`, 'error');
-    this._handleCloseOnce(err);
+    this[ENGINE].closeOnce(err);
   }
 
   handleExpt(): void {
@@ -422,7 +428,16 @@ export class Dispatcher implements Channel {
 
   /** The TLS connection's protocol, cipher, ALPN and peer certificate; null without TLS or before the handshake. */
   tlsInfo(): TlsInfo | null {
-    return this._tls !== null && this._tls.handshakeDone ? this._tls.info() : null;
+    return this[ENGINE].io.tlsInfo();
+  }
+
+  /**
+   * Whether the connection is wrapped in TLS: true from startTls() until stopTls() completes or
+   * the channel closes, during the handshake and the unwrap too (Python's
+   * `isinstance(self.socket, ssl.SSLSocket)`).
+   */
+  get tlsActive(): boolean {
+    return this[ENGINE].io.tls;
   }
 
   /** The TLS handshake completed (startTls). */
@@ -442,7 +457,7 @@ export class Dispatcher implements Channel {
 
   /** true once close() ran: no callback reaches this dispatcher any more. */
   get closed(): boolean {
-    return this._closed;
+    return this[ENGINE].isClosed;
   }
 
   /**
@@ -451,189 +466,16 @@ export class Dispatcher implements Channel {
    * because of something else, such as a timer, to have it applied at once.
    */
   updateInterest(): void {
-    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.redecide(this);
-  }
-
-  // ---- engine hooks ----
-
-  /**
-   * @internal Writes an output queue to this dispatcher's fd (OutputQueue.writeTo); -1 when
-   * the peer turned out to be gone, and handleClose was called.
-   */
-  _writeOut(out: OutputQueue, maxBytes: number, maxChunks: number): WriteOutcome | -1 {
-    const sent = out.sentBytes;
-    try {
-      const tls = this._tls;
-      if (tls === null) return out.writeTo(this._fileno!, maxBytes, maxChunks);
-      if (tls.holdsOutput) return WROTE_FULL;
-      return tls.afterWrite(out.writeTo(this._fileno!, maxBytes, maxChunks, tls.encrypting ? tls : undefined), out);
-    } catch (err) {
-      if (!isDisconnect(err)) throw err;
-      this._handleCloseOnce(err);
-      return -1;
-    } finally {
-      if (out.sentBytes !== sent) this._wrote();  // the kernel took some: not idle
-    }
-  }
-
-  /**
-   * @internal Past `limit` bytes queued, the queue is dropped and handleError gets
-   * ERR_ASYNCHAT_OUTPUT_TOO_LARGE; the channel is closed even if handleError leaves it open,
-   * since nothing else would bound its memory.
-   */
-  _enforceOutputLimit(out: OutputQueue, limit: number): void {
-    const queued = out.bytes;
-    if (queued <= limit) return;
-    out.clear();
-    this.handleError(asynchatError(
-      'ERR_ASYNCHAT_OUTPUT_TOO_LARGE', `${queued} bytes queued for output, more than maxOutputBuffered (${limit})`,
-    ));
-    if (!this._closed) this.close();
-  }
-
-  /** @internal an error condition (ERR without HUP): a hang-up for streams, a read for datagrams */
-  _errorCondition(flags: number): void {
-    if (this._datagram) datagramErrorEvent(this, flags);
-    else this._handleCloseOnce();
-  }
-
-  /** @internal The queue of output not yet written (cleartext sent before a startTls handshake). */
-  _queuedOutput(): OutputQueue | null {
-    return null;
-  }
-
-  /** @internal Input is buffered above the fd (decrypted TLS): a read event at the next iteration, without waiting. */
-  _readAgain(): void {
-    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.readAgain(this);
-  }
-
-  /** @internal */
-  _tlsHandshakeDone(): void {
-    this.handleTlsHandshake();
-  }
-
-  /**
-   * @internal stopTls() completed. drained false: the last read took cleartext past the peer's
-   * close_notify, and the session stays this channel's reader until that is read (_tlsReleased).
-   */
-  _tlsStopped(drained: boolean): void {
-    if (drained) this._tls = null;
-    this.handleTlsStopped();
-  }
-
-  /** @internal */
-  _tlsReleased(): void {
-    this._tls = null;
-  }
-
-  /**
-   * @internal The interest the reactor gets, from the channel's own: the layers under it have
-   * their say (a listener that stopped accepting reads nothing; TLS asks for what its handshake
-   * or its waiting ciphertext needs). One place for both, for library and polled channels alike.
-   */
-  _adjustInterest(mask: number): number {
-    if (this._acceptPaused) mask &= ~READ_INTEREST;
-    return this._tls === null ? mask : this._tls.interest(mask);
-  }
-
-  /** @internal SO_ERROR by name (0 when none; reading clears it). Plain fds have none. */
-  _socketError(): 0 | string {
-    return this._fileno === null ? 0 : native.getSocketError(this._fileno);
-  }
-
-  /**
-   * @internal handleClose at most once, and never after close() (Python can call it twice:
-   * end of stream on read, then hang-up; and after the channel closed itself).
-   */
-  _handleCloseOnce(reason?: unknown): void {
-    if (this._closeHandled || this._closed) return;
-    this._closeHandled = true;
-    if (reason instanceof Error) this.closeReason = reason;
-    debuglog('handleClose %s', this);
-    this.handleClose();
-  }
-
-  /** @internal the connect in progress fails with ETIMEDOUT after connectTimeout seconds. */
-  _armConnectTimeout(address: Address): void {
-    const seconds = checkSeconds(this.connectTimeout, 'connectTimeout');
-    this._cancelConnectTimeout();
-    if (seconds === null || seconds === 0 || this._entry === undefined) return;
-    const state = this._entry.owner;
-    this._connectTimer = state.timers.schedule(now() + seconds, () => {
-      this._connectTimer = null;
-      if (!this.connecting || this._closed) return;
-      const err = systemError('ETIMEDOUT', 'connect', formatAddr(address));
-      try {
-        // As a refused connect: the error goes to handleError (Python's default closes).
-        this.handleError(err);
-      } catch (thrown) {
-        routeError(this, thrown);
-      }
-    }, [], false);
-  }
-
-  /** @internal */
-  _cancelConnectTimeout(): void {
-    if (this._connectTimer !== null) {
-      this._connectTimer.scheduler.cancel(this._connectTimer);
-      this._connectTimer = null;
-    }
-  }
-
-  /**
-   * @internal A write the kernel took: the idle timeout counts from now. (Events re-arm it in
-   * dispatch; this covers writes made outside one, from a timer or a promise.)
-   */
-  _wrote(): void {
-    const entry = this._entry;
-    if (entry !== undefined && entry.idle !== null && entry.idle.index >= 0) entry.active = now();
-  }
-
-  /** @internal a channel of the map left it: a listener paused by EMFILE may accept again. */
-  _resumeAccepting(): void {
-    this._acceptGuard?.fdFreed();
-  }
-
-  /** @internal state changed outside a dispatch: recompute interest before the next wait. */
-  _touch(): void {
-    if (this._entry !== undefined && this._entry.fd >= 0) this._entry.owner.markDirty(this);
-  }
-
-  /**
-   * @internal Interest when readable()/writable() are the library's. Python's default
-   * writable() is true, which makes an idle connected dispatcher spin the loop (a known
-   * flaw); the reactor is asked for write readiness only while it can matter: a connect in
-   * progress, or a subclass that handles writes.
-   */
-  _interest(): number {
-    let mask = this.readable() ? READ_INTEREST : 0;
-    if (!this.accepting) {
-      const wantsWrite = this.writable === Dispatcher.prototype.writable
-        ? this.connecting || handlesWrites(this)
-        : this.writable();
-      if (wantsWrite) mask |= WRITE_INTEREST;
-    }
-    return this._adjustInterest(mask);
+    const core = this[ENGINE];
+    if (core.joined) core.owner!.redecide(core);
   }
 }
 
-
-/** A number of seconds >= 0, or null; 0 means none, as null. */
-function checkSeconds(value: unknown, name: string): number | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw asynchatError('ERR_ASYNCHAT_BAD_TIMEOUT', `${name} must be a number of seconds or null, not ${String(value)}`, 'TypeError');
-  }
-  if (value < 0) throw asynchatError('ERR_ASYNCHAT_BAD_TIMEOUT', `${name} must not be negative (got ${value})`);
-  return value === 0 ? null : value;
-}
-
-function handlesWrites(d: Dispatcher): boolean {
-  return d.handleWrite !== Dispatcher.prototype.handleWrite ||
-    d.handleWriteEvent !== Dispatcher.prototype.handleWriteEvent;
-}
-
+dispatcherBase.proto = Dispatcher.prototype;
 registerLibraryInterest(Dispatcher.prototype, 'readable', 'writable');
+// Assigning recv or send on a channel (instrumenting it, as Python code does) re-decides
+// whether an AsyncChat's records go through them.
+registerLibraryMethods(Dispatcher.prototype, ['recv', 'send'], (ch) => (ch as unknown as Dispatcher)[ENGINE].choosePath());
 
 /**
  * Python's dispatcher_with_send: send() queues and starts sending at once. The queue is a list
@@ -645,30 +487,34 @@ export class DispatcherWithSend extends Dispatcher {
    * error with code 'ERR_ASYNCHAT_OUTPUT_TOO_LARGE' (the channel is closed).
    */
   maxOutputBuffered = 64 * 1024 * 1024;
-  /** @internal */ _out = new OutputQueue();
-  // The last write was partial: the socket's buffer is full until the next write event, so
-  // send() only queues (Python makes one failing send syscall per call while it is full).
-  private sendBufferFull = false;
 
-  /** @internal */
-  override _queuedOutput(): OutputQueue {
-    return this._out;
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    super(sock, map);
+    this[ENGINE].out = new OutputQueue();
   }
 
-  /** What is queued and not yet sent (a copy, for inspection). */
+  /** Bytes queued and not yet sent. */
+  get outputBuffered(): number {
+    return this[ENGINE].out!.bytes;
+  }
+
+  /** What is queued and not yet sent (a copy, for inspection: Python's out_buffer). */
   get outBuffer(): Buffer {
+    const out = this[ENGINE].out!;
     const chunks: Uint8Array[] = [];
-    const result = this._out.gather(chunks, Number.MAX_SAFE_INTEGER, 1 << 30);
+    const result = out.gather(chunks, Number.MAX_SAFE_INTEGER, 1 << 30);
     return Buffer.concat(chunks.slice(0, result.count)).subarray(result.firstOffset);
   }
 
-  /** Sends what the queue holds until the socket's buffer is full (4 MiB at most per call). */
+  /** Sends what the queue holds until the socket's buffer is full (WRITE_BYTES at most per write). */
   initiateSend(): void {
     if (!this.connected || this.socket === null) return;
-    const outcome = this._writeOut(this._out, 1 << 20, 64);
+    const core = this[ENGINE];
+    // Python's dispatcher_with_send writes with dispatcher.send, never a subclass's send().
+    const outcome = core.writeOut(core.out!, WRITE_BYTES, WRITE_CHUNKS);
     if (outcome < 0) return;
-    this.sendBufferFull = outcome === WROTE_FULL;
-    this._touch();
+    core.sendFull = outcome === WROTE_FULL;
+    core.touch();
   }
 
   override handleWrite(): void {
@@ -676,19 +522,24 @@ export class DispatcherWithSend extends Dispatcher {
   }
 
   override writable(): boolean {
-    return !this.connected || !this._out.empty;
+    return !this.connected || !this[ENGINE].out!.empty;
   }
 
   override send(data: Uint8Array | string): number {
     if (this.debug) this.logInfo(`sending ${util.inspect(data)}`);
-    this._out.push(data);
-    if (this._out.bytes > this.maxOutputBuffered) {
-      this._enforceOutputLimit(this._out, this.maxOutputBuffered);
+    const core = this[ENGINE];
+    const out = core.out!;
+    out.push(data);
+    if (out.bytes > this.maxOutputBuffered) {
+      core.enforceOutputLimit(out, this.maxOutputBuffered);
       return 0;
     }
-    if (!this.sendBufferFull) this.initiateSend();
+    // The last write was partial: the socket's buffer is full until the next write event, so
+    // send() only queues (Python makes one failing send syscall per call while it is full).
+    if (!core.sendFull) this.initiateSend();
     return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   }
 }
 
 registerLibraryInterest(DispatcherWithSend.prototype, 'writable');
+registerLibraryMethods(DispatcherWithSend.prototype, ['send'], (ch) => (ch as unknown as Dispatcher)[ENGINE].choosePath());

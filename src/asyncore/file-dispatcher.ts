@@ -84,11 +84,8 @@ export class FileDispatcher extends Dispatcher {
     native.setBlocking(raw, false);  // as Python: the shared file description becomes non-blocking
   }
 
+  /** Python's set_file: the channel takes a duplicate of fd (setSocket with a FileWrapper). */
   setFile(fd: number): void {
-    this.socket = new FileWrapper(fd);
-    this._fileno = this.socket.fileno();
-    this._closed = false;
-    this._closeHandled = false;
-    this.addChannel();
+    this.setSocket(new FileWrapper(fd));
   }
 }

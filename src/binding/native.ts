@@ -66,6 +66,15 @@ export interface NativeTlsConnection {
   cleartextAfter(): Buffer;
   info(): Record<string, unknown>;
   free(): void;
+  // A connection made with fd -1 carries its ciphertext in memory (tests): the peer's is fed
+  // in, this end's is taken out; the output holds `capacity` bytes before a send would block.
+  feedCipher(data: Uint8Array): void;
+  /** The peer closed its side: reads find the end of stream once what was fed is read. */
+  endCipher(): void;
+  /** The next transfers fail with this errno (positive: os.constants.errno.ECONNRESET). */
+  failCipher(errno: number): void;
+  takeCipher(): Buffer;
+  setCipherCapacity(bytes: number): void;
 }
 
 /** The platform's socket constants as the addon was compiled (what the AF_*, SO_*, ... exports are). */

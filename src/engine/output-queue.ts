@@ -17,8 +17,7 @@
 // piece per send(). That is only observable as the size of single send calls, so pushes stay
 // whole here and gather()'s maxBytes bounds each write instead.
 import { BufferView } from './buffer-view';
-import { native } from '../binding/native';
-import { AsynchatError } from '../errors';
+import { AsynchatError, invalidArgType, nodeArgError, outOfRange } from '../errors';
 
 /** Python's producer: more() returns the next chunk; empty, null or undefined when exhausted. */
 export interface Producer {
@@ -97,22 +96,7 @@ function endsAt(e: Entry | null, block: Buffer, at: number): e is Entry {
 // at every call (Buffer.prototype holds too many methods for it to keep a fast lookup).
 const copyInto = Uint8Array.prototype.set;
 
-// Node's wording: 'The "data" argument must be of type string or ... Received type number (5)'.
-function invalidArgType(what: string, value: unknown): TypeError {
-  const got = value === null ? 'null'
-    : typeof value === 'object' || typeof value === 'function'
-      ? `an instance of ${(value as object).constructor?.name ?? 'Object'}`
-      : `type ${typeof value} (${String(value).slice(0, 25)})`;
-  const err = new TypeError(`${what} must be of type string or an instance of Buffer or Uint8Array. Received ${got}`);
-  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-  return err;
-}
-
-function outOfRange(name: string, range: string, value: unknown): RangeError {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`);
-  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
-  return err;
-}
+const BYTES = 'of type string or an instance of Buffer or Uint8Array';
 
 function checkCount(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) throw outOfRange(name, `an integer >= ${min}`, value);
@@ -128,7 +112,7 @@ export class SimpleProducer implements Producer {
   constructor(data: Uint8Array | string, bufferSize = 512) {
     if (typeof data === 'string') this.data = Buffer.from(data, 'utf8');
     else if (data instanceof Uint8Array) this.data = Buffer.from(data);
-    else throw invalidArgType('The "data" argument', data);
+    else throw invalidArgType('The "data" argument', BYTES, data);
     checkCount('bufferSize', bufferSize, 1);
     this.bufferSize = bufferSize;
   }
@@ -161,13 +145,19 @@ export const WROTE_TO_CLOSE = 2;
 export const WROTE_BUDGET = 3;
 export type WriteOutcome = typeof WROTE_ALL | typeof WROTE_FULL | typeof WROTE_TO_CLOSE | typeof WROTE_BUDGET;
 
-/** What writes for writeTo() instead of native.writev(fd): a TLS session encrypting the gathered buffers. */
+/** What writeTo() writes through: native.writev's contract, without the fd (a channel's transport). */
 export interface VectorWriter {
   writev(bufs: Uint8Array[] | Uint8Array, firstOffset: number): number;
 }
 
 /** Writes made per writeTo() call at most, so that one channel cannot starve the others. */
 const WRITES_PER_CALL = 4;
+/**
+ * What a DispatcherWithSend (and stopTls's last TLS write) gathers per write at most. AsyncChat
+ * gathers by its acOutBufferSize instead, as Python slices by ac_out_buffer_size.
+ */
+export const WRITE_BYTES = 1 << 20;
+export const WRITE_CHUNKS = 64;
 // Gathered buffers for writeTo(), shared by every queue of this thread (writev is synchronous).
 const scratch: Uint8Array[] = [];
 export class OutputQueue {
@@ -192,9 +182,7 @@ export class OutputQueue {
   constructor(options: OutputQueueOptions = {}) {
     const encoding = options.encoding ?? 'utf8';
     if (!Buffer.isEncoding(encoding)) {
-      const err = new TypeError(`Unknown encoding: ${String(encoding)}`);
-      (err as TypeError & { code: string }).code = 'ERR_UNKNOWN_ENCODING';
-      throw err;
+      throw nodeArgError('ERR_UNKNOWN_ENCODING', `Unknown encoding: ${String(encoding)}`);
     }
     this.encoding = encoding;
   }
@@ -232,7 +220,7 @@ export class OutputQueue {
    * does: the caller must leave it unchanged until it is sent.
    */
   pushShared(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) throw invalidArgType('The "data" argument', data);
+    if (!(data instanceof Uint8Array)) throw invalidArgType('The "data" argument', BYTES, data);
     if (data.length === 0) return;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
     this.insertBytes(this.tail, buf, true);
@@ -245,7 +233,7 @@ export class OutputQueue {
     } else if (data instanceof Uint8Array) {
       if (data.length !== 0) this.insertBytes(this.tail, data, false);
     } else {
-      throw invalidArgType('The "data" argument', data);
+      throw invalidArgType('The "data" argument', BYTES, data);
     }
   }
 
@@ -253,9 +241,7 @@ export class OutputQueue {
   pushProducer(producer: Producer): void {
     if (producer === null || typeof producer !== 'object' && typeof producer !== 'function' ||
         typeof producer.more !== 'function') {
-      const err = new TypeError('The "producer" argument must be an object with a more() method');
-      (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-      throw err;
+      throw nodeArgError('ERR_INVALID_ARG_TYPE', 'The "producer" argument must be an object with a more() method');
     }
     this.link(this.tail, new Entry(PRODUCER, EMPTY, 0, 0, producer));
   }
@@ -366,13 +352,13 @@ export class OutputQueue {
   }
 
   /**
-   * The output drain of every channel: writes what is queued to fd with writev, gathering at
-   * most maxBytes and maxChunks per write, until the queue is empty, the kernel takes less than
-   * offered, the close marker is reached, or WRITES_PER_CALL writes were made (through `writer`
-   * when given: TLS encrypts them). A system error
-   * from writev is thrown with nothing consumed.
+   * The output drain of every channel: writes what is queued through `writer` (the channel's
+   * transport: the socket's writev, or TLS encrypting), gathering at most maxBytes and
+   * maxChunks per write, until the queue is empty, the writer takes less than offered, the
+   * close marker is reached, or WRITES_PER_CALL writes were made. An error from the writer is
+   * thrown with nothing consumed.
    */
-  writeTo(fd: number, maxBytes: number, maxChunks: number, writer?: VectorWriter): WriteOutcome {
+  writeTo(writer: VectorWriter, maxBytes: number, maxChunks: number): WriteOutcome {
     for (let writes = 0; writes < WRITES_PER_CALL; writes++) {
       if (this.head === null) return WROTE_ALL;
       const got = this.gather(scratch, maxBytes, maxChunks);
@@ -381,8 +367,7 @@ export class OutputQueue {
       try {
         // A lone buffer (the usual write: small pushes share one block) goes without an array,
         // which spares the native side walking one.
-        const bufs = got.count === 1 ? scratch[0] : scratch;
-        n = writer === undefined ? native.writev(fd, bufs, got.firstOffset) : writer.writev(bufs, got.firstOffset);
+        n = writer.writev(got.count === 1 ? scratch[0] : scratch, got.firstOffset);
       } finally {
         // Let go of big buffers once written; small views of the kept block are overwritten
         // by the next gather anyway (and truncating the array is a runtime call).
@@ -438,7 +423,7 @@ export class OutputQueue {
       if (this.generation !== generation) return;
       if (chunk === null || chunk === undefined || chunk.length === 0) {
         if (typeof chunk !== 'string' && chunk != null && !(chunk instanceof Uint8Array)) {
-          throw invalidArgType('The value returned by more()', chunk);
+          throw invalidArgType('The value returned by more()', BYTES, chunk);
         }
         // Exhausted: unlink it.
         const next = e.next;
@@ -457,7 +442,7 @@ export class OutputQueue {
       else if (chunk instanceof Uint8Array) {
         // A producer may hand out the same buffer again, refilled: copy, unless it is ours.
         last = this.insertBytes(prev, chunk, producer.more === simpleMore && producer instanceof SimpleProducer);
-      } else throw invalidArgType('The value returned by more()', chunk);
+      } else throw invalidArgType('The value returned by more()', BYTES, chunk);
       bytes += this.queuedBytes - before;
       chunks += this.entries - entriesBefore;
       prev = last;

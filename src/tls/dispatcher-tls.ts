@@ -1,10 +1,13 @@
-// Dispatcher.startTls()/stopTls(): the checks, and the session's creation.
+// Dispatcher.startTls()/stopTls(): the checks, and the switch of the channel's transport.
 import { asynchatError } from '../errors';
-import { routeError } from '../engine/map-state';
+import { ENGINE } from '../engine/channel-core';
+import { routeError } from '../engine/dispatch';
+import { WRITE_BYTES, WRITE_CHUNKS } from '../engine/output-queue';
 import { now } from '../engine/scheduler';
 import type { Dispatcher } from '../asyncore/dispatcher';
 import { noTlsError, tlsAvailable, TlsContext } from './context';
-import { TlsSession } from './session';
+import { ReplayTransport } from './replay-transport';
+import { TlsTransport, tlsConnectionOver } from './tls-transport';
 
 /** startTls()'s options, as Python's wrap_socket takes them. */
 export interface StartTlsOptions {
@@ -37,10 +40,11 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
   if (!(context instanceof TlsContext)) {
     throw asynchatError('ERR_ASYNCHAT_TLS_OPTION', 'startTls needs a context from createTlsContext()', 'TypeError');
   }
-  if (d._tls !== null && d._tls.unwrappedWithRest) {
+  const core = d[ENGINE];
+  if (core.io instanceof ReplayTransport) {
     throw stateError('startTls before the cleartext that followed the last stopTls() was read: read it first');
   }
-  if (d._tls !== null) throw stateError('TLS is already started on this channel');
+  if (core.io.tls) throw stateError('TLS is already started on this channel');
   if (d._fileno === null || d.closed) throw stateError('startTls on a closed channel');
   if (d.accepting) throw stateError('startTls on a listening channel: start it on each accepted one');
   if (!d.connected && !d.connecting) throw stateError('startTls before the connection is made: call it from handleConnect()');
@@ -50,13 +54,14 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
   }
   const serverSide = options.serverSide === true;
   const hostname = serverSide ? null : options.serverHostname ?? context.options.servername ?? null;
-  const session = d._tls = new TlsSession(d, context, serverSide, hostname, options.cleartextFirst !== false);
-  session.start();
-  const entry = d._entry;
-  if (timeout > 0 && entry !== undefined) {
-    session.handshakeTimer = entry.owner.timers.schedule(now() + timeout, () => {
-      session.handshakeTimer = null;
-      if (d._tls !== session || session.handshakeDone || d.closed) return;
+  const { conn, status } = tlsConnectionOver(context, d._fileno, serverSide, hostname);
+  const tls = new TlsTransport(core, conn, status, core.socketIo, serverSide, options.cleartextFirst !== false);
+  core.setIo(tls);
+  tls.start();
+  if (timeout > 0 && core.joined) {
+    tls.handshakeTimer = core.owner!.timers.schedule(now() + timeout, () => {
+      tls.handshakeTimer = null;
+      if (core.io !== tls || tls.handshakeDone || d.closed) return;
       const err = asynchatError('ERR_ASYNCHAT_TLS_HANDSHAKE', `the TLS handshake did not complete within ${timeout} s`);
       try {
         d.handleError(err);
@@ -69,10 +74,11 @@ export function startTlsOn(d: Dispatcher, context: TlsContext, options: StartTls
 
 export function stopTlsOn(d: Dispatcher): void {
   if (!tlsAvailable) throw noTlsError('stopTls');
-  const tls = d._tls;
-  if (tls === null || !tls.handshakeDone) throw stateError('stopTls without an established TLS connection');
+  const core = d[ENGINE];
+  const tls = core.io;
+  if (!(tls instanceof TlsTransport) || !tls.handshakeDone) throw stateError('stopTls without an established TLS connection');
   // What was pushed before stopTls() is still TLS data: out before the close_notify.
-  const queued = d._queuedOutput();
-  if (queued !== null && !queued.empty) d._writeOut(queued, 1 << 20, 64);
+  const queued = core.out;
+  if (queued !== null && !queued.empty) core.writeOut(queued, WRITE_BYTES, WRITE_CHUNKS);
   tls.stop();
 }

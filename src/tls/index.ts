@@ -1,5 +1,5 @@
 // TLS for dispatchers: contexts (Python's SSLContext) and what startTls() reports.
 export { TlsContext, createTlsContext, tlsAvailable, opensslVersion } from './context';
 export type { Pem, TlsContextOptions, TlsVersion } from './context';
-export type { TlsInfo, PeerCertificate } from './session';
+export type { TlsInfo, PeerCertificate } from './info';
 export type { StartTlsOptions } from './dispatcher-tls';

@@ -30,7 +30,7 @@ function writableNow(h: Harness, fd: number): boolean {
 
 /** The bytes an AsyncChat has queued for output (its OutputQueue, internal). */
 function queuedBytes(chat: AsyncChat): number {
-  return (chat as unknown as { out: { bytes: number } }).out.bytes;
+  return chat.outputBuffered;
 }
 
 /** Server side: echoes every "\n"-terminated line; records errors and its queue's peak. */
@@ -213,7 +213,7 @@ describe.each(MODES)('AsyncChat limits (%s)', (mode) => {
       expect(server[0].errors).toEqual([]);
 
       // and the bad peer learns that its connection is gone
-      await d.until(() => bad._closed, 'the flooder sees its connection end');
+      await d.until(() => bad.closed, 'the flooder sees its connection end');
     });
   });
 

@@ -7,6 +7,7 @@ import { native } from '../../src/binding/native';
 import { socketpair, type Socket } from '../../src/binding/socket';
 import { InputSplitter, type SplitterTarget } from '../../src/asynchat/input-splitter';
 import { receive } from '../../src/asynchat/receive';
+import { transportFor } from '../../src/engine/transport';
 import type { Terminator } from '../../src/asynchat/terminator';
 
 const CRLF = Buffer.from('\r\n');
@@ -114,10 +115,10 @@ class Slab {
 }
 
 /** Reads what the peer sent with receive() into the slab and feeds it, as AsyncChat.handleRead. */
-function receiveAndFeed(s: InputSplitter, target: Lines, fd: number, slab: Slab): void {
+function receiveAndFeed(s: InputSplitter, target: Lines, sock: Socket, slab: Slab): void {
   const { memory } = slab;
   const at = slab.used;
-  const n = receive(s, fd, memory, at, memory.length - at, target.terminator, memory.buffer);
+  const n = receive(s, transportFor(sock), memory, at, memory.length - at, target.terminator, memory.buffer);
   if (n <= 0) return;
   slab.used += n;  // before feeding: a read made from a callback goes after this one
   s.feed(target, new BufferView(memory.buffer, at, n), memory.buffer, at);
@@ -155,7 +156,7 @@ describe('InputSplitter.receive', () => {
         }
         send(a, chunk);
         if (round === 4) scansBefore = native.stats().scans;
-        receiveAndFeed(s, target, b.fileno(), slab);
+        receiveAndFeed(s, target, b, slab);
       }
     });
     expect(target.records).toEqual(expected);
@@ -173,12 +174,12 @@ describe('InputSplitter.receive', () => {
     const { memory } = slab;
     for (let i = 0; i < 10; i++) {
       send(a, 'ab\r\n'.repeat(16));
-      receiveAndFeed(s, target, b.fileno(), slab);
+      receiveAndFeed(s, target, b, slab);
     }
     // A read primed for offset 10000, but a different chunk is fed instead: it is searched
     // afresh (records of another length, so stale results would split it wrongly).
     send(a, 'ab\r\n'.repeat(16));
-    expect(receive(s, b.fileno(), memory, 10_000, 64, target.terminator, memory.buffer)).toBe(64);
+    expect(receive(s, transportFor(b), memory, 10_000, 64, target.terminator, memory.buffer)).toBe(64);
     const other = Buffer.from('abcdef\r\n'.repeat(8));
     s.feed(target, other);
     expect(target.records.slice(-8)).toEqual(Array(8).fill('abcdef'));
@@ -192,7 +193,7 @@ describe('InputSplitter.receive', () => {
     const slab = new Slab();
     for (let i = 0; i < 10; i++) {
       send(a, 'ab\r\n'.repeat(16));
-      receiveAndFeed(s, target, b.fileno(), slab);
+      receiveAndFeed(s, target, b, slab);
     }
     // The next read holds 16 records; the third one's callback reads again (the peer has sent
     // records of another length meanwhile), and that chunk is delivered after this one.
@@ -200,9 +201,9 @@ describe('InputSplitter.receive', () => {
     target.onRecord = () => {
       if (target.records.length !== 163) return;
       send(a, 'efgh\r\n'.repeat(16));
-      receiveAndFeed(s, target, b.fileno(), slab);
+      receiveAndFeed(s, target, b, slab);
     };
-    receiveAndFeed(s, target, b.fileno(), slab);
+    receiveAndFeed(s, target, b, slab);
     expect(target.records.slice(160)).toEqual([...Array(16).fill('cd'), ...Array(16).fill('efgh')]);
   });
 });

@@ -899,7 +899,7 @@ for (const fam of FAMILIES) {
           if (when === 'after accept') pumpUntil(map, () => handlers.length > accepted, 'accepted');
           s.close();  // RST
           loop(0.01, false, map, 5);
-          pumpUntil(map, () => handlers.every((x) => x._closed), `every handler closed (${when})`);
+          pumpUntil(map, () => handlers.every((x) => x.closed), `every handler closed (${when})`);
         }
         expect(errors).toEqual([]);
         expect(closes).toBe(handlers.length);

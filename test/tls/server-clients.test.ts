@@ -7,7 +7,7 @@ import type { SocketMap } from '../../src/engine/map-state';
 import { AF_INET, type Socket } from '../../src/binding/socket';
 import { native } from '../../src/binding/native';
 import { createTlsContext, type TlsContext, type TlsContextOptions } from '../../src/tls/context';
-import type { TlsInfo } from '../../src/tls/session';
+import type { TlsInfo } from '../../src/tls/info';
 import { MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
 import { canTls, hasPython, makePki, runClient, type ChildResult, type Pki } from '../helpers/tls';
 

@@ -1,0 +1,59 @@
+// The engine's record of an AsyncChat: besides a dispatcher's, the record splitter, the output
+// queue and the end-of-batch work (corked output written once per batch, held records resumed
+// once output drains), kept off the user's object.
+import { DispatcherCore } from '../asyncore/dispatcher-core';
+import { OutputQueue } from '../engine/output-queue';
+import { InputSplitter } from './input-splitter';
+import type { Terminator } from './terminator';
+import type { AsyncChat } from './async-chat';
+
+export class ChatCore extends DispatcherCore {
+  declare readonly channel: AsyncChat;
+  declare out: OutputQueue;
+  readonly splitter = new InputSplitter();
+  /** The last string terminator and its bytes: protocols switch back to the same one after every count. */
+  readonly lastTerminator: { text: string | null; encoding: BufferEncoding | null; bytes: Terminator } = {
+    text: null, encoding: null, bytes: null,
+  };
+
+  constructor(channel: AsyncChat) {
+    super(channel);
+    // Strings a subclass pushes in another encoding are encoded by push() itself.
+    this.out = new OutputQueue({ encoding: 'utf8' });
+  }
+
+  protected override get usesRecordPath(): boolean {
+    return true;
+  }
+
+  /** The end of a batch: write what was pushed during it, then deliver records held while output was over its mark. */
+  override beforeWait(): void {
+    const chat = this.channel;
+    if (chat.connected && !this.out.empty) chat.initiateSend();
+    if (!chat.inputPaused && this.splitter.holding && !this.isClosed) this.splitter.resume(chat);
+  }
+
+  // Whether the peer is read from is decided after a send attempt (initiateSend), not at
+  // push time: output pushed during a batch is written at its end, and a fast peer takes it.
+  // Only the first push of a batch marks the channel (the check is inlined: once per push).
+  outputPending(): void {
+    if (!this.dirty) this.touch();
+  }
+
+  updateOutputFull(): void {
+    const chat = this.channel;
+    const bytes = this.out.bytes;
+    if (chat.inputPaused) {
+      if (bytes <= chat.outputHighWater / 2) chat.inputPaused = false;
+    } else if (bytes > chat.outputHighWater) {
+      chat.inputPaused = true;
+    }
+  }
+
+  // Output passed the high-water mark with a push: hold the records still to come (the peer
+  // may pipeline thousands of requests in one read), and past the hard limit give up.
+  overHighWater(): void {
+    this.channel.inputPaused = true;
+    this.enforceOutputLimit(this.out, this.channel.maxOutputBuffered);
+  }
+}
