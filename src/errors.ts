@@ -57,7 +57,7 @@ export function isSystemError(err: unknown, ...codes: string[]): err is SystemEr
  * test/errors.test.ts: a new code goes here first.
  */
 export const ERROR_CODES = {
-  ERR_ASYNCHAT_INPUT_TOO_LARGE: 'an AsyncChat received more than `maxInputBuffered` bytes without its terminator',
+  ERR_ASYNCHAT_INPUT_TOO_LARGE: 'an AsyncChat holds more than `maxInputBuffered` bytes of input without its terminator (what `keepIncomingData` keeps, and bytes kept back across reads)',
   ERR_ASYNCHAT_OUTPUT_TOO_LARGE: 'more than `maxOutputBuffered` bytes were queued for output on an AsyncChat or DispatcherWithSend',
   ERR_ASYNCHAT_BAD_TERMINATOR: '`setTerminator` got a negative number or an unusable value (a TypeError for a value of the wrong type)',
   ERR_ASYNCHAT_BACKEND: 'the backend asked for is unknown or not compiled in',

@@ -39,8 +39,14 @@ export class AsyncChat extends Dispatcher {
   /** Strings pushed are encoded with this. */
   encoding: BufferEncoding = 'utf8';
   /**
-   * Most bytes collected while a byte terminator has not been found; past it, handleError gets
-   * an error with code 'ERR_ASYNCHAT_INPUT_TOO_LARGE' (closing the channel by default).
+   * Most bytes of input the library holds for this channel while a byte terminator is not found:
+   * what keepIncomingData() keeps until getData(), and the bytes kept back across reads (integer
+   * and null terminators are not limited: a byte count bounds its record, and collecting
+   * everything is the program's choice). Past it, handleError gets an error with
+   * code 'ERR_ASYNCHAT_INPUT_TOO_LARGE' (closing the channel by default), and input is refused
+   * until discardInput(). Bytes the program takes in its own collectIncomingData (streaming a
+   * message to a file, or into a list of its own, as smtpd does) are not counted: the program
+   * bounds its own memory. (Python has no such limit.)
    */
   maxInputBuffered = 4 * MiB;
   /**
@@ -81,10 +87,17 @@ export class AsyncChat extends Dispatcher {
   /** Keeps data for getData(); assign it as collectIncomingData to just collect. */
   keepIncomingData(data: Buffer): void {
     this.incoming.push(data);
+    // Counted under a byte terminator only: a byte count bounds a record by itself, and null
+    // (collect everything) is the program's own choice.
+    if (typeof this.terminator === 'object' && this.terminator !== null) {
+      const core = this[ENGINE];
+      if ((core.incomingBytes += data.length) > this.maxInputBuffered) core.checkInputLimit();
+    }
   }
 
   /** Everything kept since the last call, joined. */
   getData(): Buffer {
+    this[ENGINE].incomingBytes = 0;
     const incoming = this.incoming;
     // pop() keeps the array's capacity for the next record; `length = 0` would free it (and
     // is a runtime call): the common single-piece record allocates nothing here.
@@ -159,9 +172,7 @@ export class AsyncChat extends Dispatcher {
     }
     const at = slabUsed;
     slabUsed += n;
-    const splitter = core.splitter;
-    splitter.maxBuffered = this.maxInputBuffered;
-    splitter.feed(this, new BufferView(slabBytes, at, n), slabBytes, at);
+    core.splitter.feed(this, new BufferView(slabBytes, at, n), slabBytes, at);
   }
 
   // ---- output ----
@@ -213,8 +224,10 @@ export class AsyncChat extends Dispatcher {
    * requests): what a server calls to go on after ERR_ASYNCHAT_INPUT_TOO_LARGE.
    */
   discardInput(): void {
-    this[ENGINE].splitter.discard();
+    const core = this[ENGINE];
+    core.splitter.discard();
     this.incoming.length = 0;
+    core.incomingBytes = 0;
   }
 
   /** Drops buffered input, collected data and queued output. */
@@ -222,6 +235,7 @@ export class AsyncChat extends Dispatcher {
     const core = this[ENGINE];
     core.splitter.discard();
     this.incoming = [];
+    core.incomingBytes = 0;
     core.out.clear();
     this.inputPaused = false;
     core.touch();

@@ -2,6 +2,7 @@
 // queue and the end-of-batch work (corked output written once per batch, held records resumed
 // once output drains), kept off the user's object.
 import { DispatcherCore } from '../asyncore/dispatcher-core';
+import { AsynchatError } from '../errors';
 import { OutputQueue } from '../engine/output-queue';
 import { InputSplitter } from './input-splitter';
 import type { Terminator } from './terminator';
@@ -11,6 +12,8 @@ export class ChatCore extends DispatcherCore {
   declare readonly channel: AsyncChat;
   declare out: OutputQueue;
   readonly splitter = new InputSplitter();
+  /** Bytes keepIncomingData() added since getData(): an upper bound of what `incoming` holds. */
+  incomingBytes = 0;
   /** The last string terminator and its bytes: protocols switch back to the same one after every count. */
   readonly lastTerminator: { text: string | null; encoding: BufferEncoding | null; bytes: Terminator } = {
     text: null, encoding: null, bytes: null,
@@ -31,6 +34,25 @@ export class ChatCore extends DispatcherCore {
     const chat = this.channel;
     if (chat.connected && !this.out.empty) chat.initiateSend();
     if (!chat.inputPaused && this.splitter.holding && !this.isClosed) this.splitter.resume(chat);
+  }
+
+  /**
+   * keepIncomingData() went past maxInputBuffered by its count: what the library really holds
+   * (`incoming`, which a program may also empty by hand, and the bytes kept back across reads)
+   * decides. Past it, input is refused until discardInput(), and the error goes to handleError.
+   */
+  checkInputLimit(): void {
+    const chat = this.channel;
+    let held = this.splitter.pending;
+    for (const piece of chat.incoming) held += piece.length;
+    this.incomingBytes = held;
+    if (held <= chat.maxInputBuffered) return;
+    const err = new AsynchatError(
+      'ERR_ASYNCHAT_INPUT_TOO_LARGE',
+      `more than ${chat.maxInputBuffered} bytes of input held without the terminator (maxInputBuffered)`,
+    );
+    this.splitter.refuse(err);
+    throw err;
   }
 
   // Whether the peer is read from is decided after a send attempt (initiateSend), not at

@@ -1,13 +1,13 @@
 // The input side of async_chat: received bytes split into records at the terminator, with the
 // callbacks Python's async_chat.handle_read makes, in the same order and with the same data,
-// but without its flaws: the work is linear in the bytes received, an endless record is refused
-// past a limit, and nothing is delivered once the channel is closed.
+// but without its flaws: the work is linear in the bytes received, a channel past its input limit
+// is refused (refuse(): its owner decides what the limit counts), and nothing is delivered once
+// the channel is closed.
 //
 // Python joins what it kept back (a possible partial terminator) with each read and searches the
 // joined buffer from its start. Here a read is searched where it lies; only the few bytes kept
 // back are joined, and only for the one record that spans the two reads. Records found ahead by
 // a native scan come from the ScanCache; reading is the channel's (ScanCache.receive).
-import { AsynchatError } from '../errors';
 import { BufferView } from '../engine/buffer-view';
 import { KeptBytes } from './kept-bytes';
 import { LONG_TERMINATOR, NATIVE_MAX_OFFSET, NOT_CACHED, ScanCache } from './scan-cache';
@@ -29,15 +29,6 @@ export interface SplitterTarget {
   readonly inputPaused?: boolean;
 }
 
-export interface InputSplitterOptions {
-  /**
-   * Most bytes collected under a byte terminator before it is found (default 4 MiB); one more
-   * and feed() throws ERR_ASYNCHAT_INPUT_TOO_LARGE. Integer and null terminators are not limited.
-   */
-  maxBuffered?: number;
-}
-
-const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 // The splitter's states.
@@ -45,7 +36,7 @@ const EMPTY = Buffer.alloc(0);
 const IDLE = 0;
 /** Delivering a chunk: a chunk fed now (from a callback) is queued behind it. */
 const FEEDING = 1;
-/** Past maxBuffered: every feed throws, until discard(). */
+/** Refused (refuse()): every feed throws, until discard(). */
 const REFUSED = 2;
 type State = typeof IDLE | typeof FEEDING | typeof REFUSED;
 
@@ -56,15 +47,13 @@ type State = typeof IDLE | typeof FEEDING | typeof REFUSED;
  * be rewritten), or of memory this splitter allocated and never rewrites: users may keep them.
  */
 export class InputSplitter {
-  /** See InputSplitterOptions.maxBuffered; may be changed at any time. */
-  maxBuffered: number;
   /** What native scans found ahead, and when they pay. */
   readonly scans = new ScanCache();
 
   private state: State = IDLE;
   private readonly kept = new KeptBytes();
-  /** Bytes collected under a byte terminator since it was last found. */
-  private collected = 0;
+  /** What every feed throws while refused. */
+  private refusal: Error | null = null;
   /** Bumped by discard(): a record loop that sees it change stops, as Python's does when discard_buffers empties ac_in_buffer. */
   private epoch = 0;
   /** Chunks fed from inside a callback, delivered after the current one. */
@@ -78,14 +67,6 @@ export class InputSplitter {
 
   private failTerm: Uint8Array | null = null;
   private failTab: Int32Array = new Int32Array(0);
-
-  constructor(options: InputSplitterOptions = {}) {
-    const max = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
-    if (typeof max !== 'number' || !(max >= 0)) {
-      throw new RangeError(`maxBuffered must be a non-negative number, got ${String(max)}`);
-    }
-    this.maxBuffered = max;
-  }
 
   /** Bytes kept back from earlier reads (a possible partial terminator). */
   get pending(): number {
@@ -105,9 +86,21 @@ export class InputSplitter {
     if (this.held) this.feed(target, EMPTY);
   }
 
-  /** Past maxBuffered: every feed throws until discard(). */
+  /** refuse()d: every feed throws until discard(). */
   get refused(): boolean {
     return this.state === REFUSED;
+  }
+
+  /**
+   * The channel is past its input limit: what is kept is dropped, the rest of the chunk being
+   * delivered is not, and every feed throws `err` until discard().
+   */
+  refuse(err: Error): void {
+    this.state = REFUSED;
+    this.refusal = err;
+    this.kept.drop();
+    this.held = false;
+    this.fedWhileFeeding = null;
   }
 
   /**
@@ -127,7 +120,7 @@ export class InputSplitter {
     this.epoch++;
     this.kept.drop();
     this.held = false;
-    this.collected = 0;
+    this.refusal = null;
     if (this.state === REFUSED) this.state = IDLE;
     this.fedWhileFeeding = null;
   }
@@ -137,8 +130,7 @@ export class InputSplitter {
    * Python's async_chat.handle_read would for the same sequence of reads.
    *
    * A callback's exception propagates, and what was not yet delivered is kept for the next call,
-   * as Python keeps it in ac_in_buffer. Past maxBuffered this throws ERR_ASYNCHAT_INPUT_TOO_LARGE
-   * and keeps throwing until discard(). Called again from inside a callback, the chunk is
+   * as Python keeps it in ac_in_buffer. Once refuse()d it throws the refusal until discard(). Called again from inside a callback, the chunk is
    * delivered after the rest of the current one. `memory` and `offset` are chunk.buffer and
    * chunk.byteOffset, when the caller has them at hand (reading those properties is a runtime
    * call in V8, bench/record-path.mjs measures the difference).
@@ -157,7 +149,7 @@ export class InputSplitter {
       this.kept.drop();
       return;
     }
-    if (this.state === REFUSED) throw this.limitError();
+    if (this.state === REFUSED) throw this.refusal!;
     this.scans.adopt(chunk, memory, offset);
     this.state = FEEDING;
     this.held = false;
@@ -244,7 +236,6 @@ export class InputSplitter {
             pos += t;
             target.terminator = 0;
             if (target.closed) return;
-            this.collected = 0;
             target.foundTerminator();
           }
           continue;
@@ -258,13 +249,10 @@ export class InputSplitter {
         const at = this.find(buf, pos, end, t);
         if (at >= 0) {
           if (at > pos) {
-            this.admit(at - pos);
             target.collectIncomingData(new BufferView(ab, base + pos, at - pos));
-            this.collected += at - pos;
             if (target.closed) return;
           }
           pos = at + m;
-          this.collected = 0;
           target.foundTerminator();
           // The rest of the records the same native scan found.
           if (this.scans.ahead > 0 && this.scans.covers(buf, pos, t)) {
@@ -277,9 +265,7 @@ export class InputSplitter {
         }
         const q = this.tail;
         if (end - pos !== q) {
-          this.admit(end - pos - q);
           target.collectIncomingData(new BufferView(ab, base + pos, end - q - pos));
-          this.collected += end - pos - q;
           if (target.closed || this.epoch !== epoch) return;
         }
         if (q > 0) this.kept.keep(buf, end - q, end, t);
@@ -317,7 +303,6 @@ export class InputSplitter {
     ) {
       const next = scans.peek(i++);
       if (next > pos) {
-        if (next - pos > this.maxBuffered) this.admit(next - pos);  // collected is 0 here
         target.collectIncomingData(new BufferView(ab, base + pos, next - pos));
         if (target.closed) return -1;
       }
@@ -355,14 +340,11 @@ export class InputSplitter {
         // A terminator starting at kept byte i.
         const i = p + k - m;
         if (i > 0) {
-          this.admit(i);
           target.collectIncomingData(kept.view(i));
-          this.collected += i;
           if (target.closed) return this.dropKept();
         }
         kept.drop();
         restFrom = k;
-        this.collected = 0;
         target.foundTerminator();
         return k;
       }
@@ -370,9 +352,7 @@ export class InputSplitter {
         // The whole chunk goes on matching the terminator: the last s bytes are kept.
         const n = p + end - s;
         if (n > 0) {
-          this.admit(n);
           target.collectIncomingData(kept.view(n));
-          this.collected += n;
           if (target.closed) return this.dropKept();
           if (this.epoch !== epoch) return -1;
           kept.take(n);
@@ -388,14 +368,11 @@ export class InputSplitter {
       const first = Buffer.allocUnsafe(p + upTo);
       kept.copyTo(first, 0);
       chunk.copy(first, p, 0, upTo);
-      this.admit(first.length);
       target.collectIncomingData(first);
-      this.collected += first.length;
       if (target.closed) return this.dropKept();
       kept.drop();
       if (at >= 0) {
         restFrom = at + m;
-        this.collected = 0;
         target.foundTerminator();
         return at + m;
       }
@@ -470,22 +447,6 @@ export class InputSplitter {
   private dropKept(): -1 {
     this.kept.drop();
     return -1;
-  }
-
-  private admit(n: number): void {
-    if (this.collected + n > this.maxBuffered) {
-      this.state = REFUSED;
-      this.kept.drop();
-      this.fedWhileFeeding = null;
-      throw this.limitError();
-    }
-  }
-
-  private limitError(): AsynchatError {
-    return new AsynchatError(
-      'ERR_ASYNCHAT_INPUT_TOO_LARGE',
-      `more than ${this.maxBuffered} bytes received without the terminator`,
-    );
   }
 
   private failureOf(t: Uint8Array): Int32Array {

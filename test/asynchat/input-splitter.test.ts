@@ -137,8 +137,8 @@ function records(trace: Event[]): string[] {
   return out;
 }
 
-function compare(script: Script, chunks: Buffer[], options?: { maxBuffered?: number }): Outcome {
-  const fast = run(new InputSplitter(options), script, chunks);
+function compare(script: Script, chunks: Buffer[]): Outcome {
+  const fast = run(new InputSplitter(), script, chunks);
   const ref = run(new ReferenceSplitter(), script, chunks);
   const strip = ({ target: _t, ...o }: Outcome & { target: ScriptTarget }): Outcome => o;
   const a = strip(fast);
@@ -637,66 +637,56 @@ describe('InputSplitter: buffer ownership', () => {
   });
 });
 
-describe('InputSplitter: input limit', () => {
-  const tooLarge = expect.objectContaining({ code: 'ERR_ASYNCHAT_INPUT_TOO_LARGE' });
+describe('InputSplitter: refused input', () => {
+  const refusal = new AsynchatError('ERR_ASYNCHAT_INPUT_TOO_LARGE', 'over the limit');
 
-  it('an endless line throws once past maxBuffered, and keeps throwing until discard()', () => {
-    const splitter = new InputSplitter({ maxBuffered: 1000 });
-    const target = new ScriptTarget({ terminator: '\r\n' }, splitter);
-    let fed = 0;
-    let error: unknown;
-    try {
-      for (; fed < 100; fed++) splitter.feed(target, Buffer.alloc(64, 'x'));
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(AsynchatError);
-    expect(error).toEqual(tooLarge);
-    expect(fed).toBe(Math.floor(1000 / 64));
-    const delivered = target.kept.reduce((n, b) => n + b.length, 0);
-    expect(delivered).toBeLessThanOrEqual(1000);
-    expect(() => splitter.feed(target, latin1('\r\n'))).toThrow(tooLarge);
+  it('refuse() from a callback: the rest of that read is dropped, every feed throws the refusal until discard()', () => {
+    const splitter = new InputSplitter();
+    const collected: string[] = [];
+    let refuseAt = 3;
+    const target: SplitterTarget = {
+      terminator: Buffer.from('\n'),
+      closed: false,
+      collectIncomingData(data) {
+        collected.push(data.toString());
+        if (--refuseAt === 0) {
+          splitter.refuse(refusal);
+          throw refusal;
+        }
+      },
+      foundTerminator() {},
+    };
+    expect(() => splitter.feed(target, latin1('a\nb\nc\nd\ne'))).toThrow(refusal);
+    expect(collected).toEqual(['a', 'b', 'c']);
+    expect(splitter.refused).toBe(true);
+    expect(splitter.pending).toBe(0);  // nothing of the refused read is kept for later
+    expect(() => splitter.feed(target, latin1('f\n'))).toThrow(refusal);
+    expect(collected).toEqual(['a', 'b', 'c']);
     splitter.discard();
-    splitter.feed(target, latin1('ok\r\n'));
-    expect(records(target.trace).at(-1)).toBe(`${'x'.repeat(delivered)}ok`);
+    expect(splitter.refused).toBe(false);
+    splitter.feed(target, latin1('ok\n'));
+    expect(collected).toEqual(['a', 'b', 'c', 'ok']);
   });
 
-  it('throws for one long record in a single read, whatever the chunking', () => {
-    const data = latin1(`${'y'.repeat(1001)}\r\nshort\r\n`);
-    for (const size of [1, 7, 1000, 5000]) {
-      const splitter = new InputSplitter({ maxBuffered: 1000 });
-      const target = new ScriptTarget({ terminator: '\r\n' }, splitter);
-      expect(() => {
-        for (const c of chunksOf(data, size)) splitter.feed(target, c);
-      }).toThrow(tooLarge);
-      expect(target.trace.some((e) => e[0] === 'found')).toBe(false);
-    }
-  });
-
-  it('records at or below the limit never throw, whatever the chunking', () => {
-    const r = prng(8);
-    for (let i = 0; i < 200; i++) {
-      let s = '';
-      for (let k = 0; k < 20; k++) s += `${randomString(r, 'ab\r', r.int(101))}\r\n`;
-      const data = latin1(s);
-      const splitter = new InputSplitter({ maxBuffered: 100 });
-      const out = run(splitter, { terminator: '\r\n' }, randomChunks(r, data));
-      expect(out.records.length).toBe(20);
-    }
-  });
-
-  it('counts from the last terminator found; integer and null terminators are not limited', () => {
-    const splitter = new InputSplitter({ maxBuffered: 10 });
-    const target = new ScriptTarget({ terminator: '\n', switchTo: [50, null] }, splitter);
-    splitter.feed(target, latin1(`0123456789\n${'z'.repeat(50)}`));
-    splitter.feed(target, Buffer.alloc(1000, 'w'));
-    expect(records(target.trace)).toEqual(['0123456789', 'z'.repeat(50)]);
-    // The limit may be changed at any time (AsyncChat copies its attribute before each read).
-    const s2 = new InputSplitter({ maxBuffered: 10 });
-    const t2 = new ScriptTarget({ terminator: '\n' }, s2);
-    s2.maxBuffered = 5;
-    expect(() => s2.feed(t2, latin1('123456\n'))).toThrow(tooLarge);
-    expect(() => new InputSplitter({ maxBuffered: -1 })).toThrow(RangeError);
+  it('an exception that is not a refusal keeps the rest of the read for the next feed, as Python keeps ac_in_buffer', () => {
+    const splitter = new InputSplitter();
+    const collected: string[] = [];
+    let fail = true;
+    const target: SplitterTarget = {
+      terminator: Buffer.from('\n'),
+      closed: false,
+      collectIncomingData(data) {
+        collected.push(data.toString());
+        if (data.toString() === 'b' && fail) {
+          fail = false;
+          throw new Error('once');
+        }
+      },
+      foundTerminator() {},
+    };
+    expect(() => splitter.feed(target, latin1('a\nb\nc\n'))).toThrow('once');
+    splitter.feed(target, latin1(''));
+    expect(collected).toEqual(['a', 'b', 'b', 'c']);
   });
 });
 
@@ -786,7 +776,7 @@ describe('InputSplitter: linear time (ratio checks only)', () => {
   function perByte(w: Workload, bytes: number): number {
     let best = Infinity;
     for (let i = 0; i < 5; i++) {
-      const splitter = new InputSplitter({ maxBuffered: Infinity });
+      const splitter = new InputSplitter();
       const target = w.target();
       const t0 = process.hrtime.bigint();
       for (const c of w.chunks) splitter.feed(target, c);
