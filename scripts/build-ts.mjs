@@ -1,6 +1,7 @@
 // Compiles src/ to CommonJS (dist/cjs, with types) and writes the ES module entry
 // (dist/esm), a thin wrapper over the same CommonJS build: ESM and CommonJS users then share
 // one socketMap and one set of classes, instead of two copies that do not know each other.
+// Then the examples, compiled into dist/examples (scripts/build-examples.mjs).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,3 +26,5 @@ writeFileSync(
   path.join(esm, 'index.d.mts'),
   "export * from '../cjs/index.js';\nimport * as cjs from '../cjs/index.js';\nexport default cjs;\n",
 );
+
+await import('./build-examples.mjs');

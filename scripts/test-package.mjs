@@ -14,35 +14,18 @@
 // --json writes the counts in the shape of a vitest JSON report (scripts/ci-summary.mjs sums
 // them); --keep leaves the temporary projects in place. Needs the npm registry for the
 // package's own dependencies (node-addon-api, node-gyp-build), as any user does.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { consumerProject, install, npm, pack, root, run, tsc, typeRoots } from './packed-project.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const probes = path.join(root, 'test', 'package');
 const args = process.argv.slice(2);
 const jsonOut = args.includes('--json') ? path.resolve(args[args.indexOf('--json') + 1]) : null;
 const keep = args.includes('--keep');
 const work = mkdtempSync(path.join(os.tmpdir(), 'asynchat-package-'));
 const started = Date.now();
-
-// The child npm must see neither the npm that may be running this script (its npm_* variables
-// name this repository as the prefix) nor this repository's addon overrides.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
-  !k.startsWith('npm_') && k !== 'INIT_CWD' && !k.startsWith('ASYNCHAT_')));
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-
-function run(cmd, argv, cwd, extraEnv = {}) {
-  const r = spawnSync(cmd, argv, { cwd, env: { ...env, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) {
-    const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-25).join('\n');
-    throw new Error(`${cmd} ${argv.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${tail}`);
-  }
-  return r.stdout;
-}
 
 const results = [];
 function check(name, fn) {
@@ -63,15 +46,7 @@ function expect(cond, message) {
 // -- the tarball ----------------------------------------------------------------------------
 const here = `${process.platform}-${process.arch}`;
 const prebuild = `prebuilds/${here}/asynchat.glibc.node`;
-const allowed = /^(dist\/.+|native\/[^/]+\.(cc|h)|prebuilds\/[^/]+\/asynchat(\.[a-z0-9]+)*\.node|binding\.gyp|CMakeLists\.txt|scripts\/native-config\.js|scripts\/install\.mjs|README\.md|LICENSE|package\.json)$/;
-
-function pack(dir, dest, extra = []) {
-  mkdirSync(dest, { recursive: true });
-  // The lifecycle scripts (prepack, prepare) print to the same stdout: the JSON comes last.
-  const out = run(npm, ['pack', '--json', '--pack-destination', dest, ...extra], dir);
-  const [info] = JSON.parse(out.slice(out.search(/^\[$(?![\s\S]*^\[$)/m)));
-  return { ...info, tarball: path.join(dest, info.filename) };
-}
+const allowed = /^(dist\/.+|native\/[^/]+\.(cc|h)|prebuilds\/[^/]+\/asynchat(\.[a-z0-9]+)*\.node|binding\.gyp|CMakeLists\.txt|scripts\/native-config\.js|scripts\/install\.mjs|README\.md|CONTRIBUTING\.md|LICENSE|package\.json|docs\/[^/]+\.md|docs\/typedoc\.json|examples\/.+\.ts|bench\/results\/[^/]+\.(md|svg))$/;
 
 let packed = null;
 check('npm pack (prepack compiles the prebuild)', () => {
@@ -83,7 +58,7 @@ console.log(`package: ${packed.filename}, ${files.length} files, ${(packed.size 
   `${(packed.unpackedSize / 1024).toFixed(1)} kB unpacked`);
 for (const f of packed.files) console.log(`    ${String(f.size).padStart(8)}  ${f.path}`);
 
-check('the tarball holds only dist, native sources, build files, prebuilds, README, LICENSE', () => {
+check('the tarball holds only dist, native sources, build files, prebuilds, the docs, LICENSE', () => {
   const stray = files.filter((f) => !allowed.test(f));
   expect(stray.length === 0, `unexpected files: ${stray.join(', ')}`);
   const nativeSources = readdirSync(path.join(root, 'native')).map((f) => `native/${f}`);
@@ -134,15 +109,9 @@ check('every shipped source map resolves (its .js names a shipped map; each sour
 
 // -- consumer projects ----------------------------------------------------------------------
 function project(name) {
-  const dir = path.join(work, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true }));
+  const dir = consumerProject(path.join(work, name), name);
   for (const f of readdirSync(probes)) copyFileSync(path.join(probes, f), path.join(dir, f));
   return dir;
-}
-
-function install(dir, tarball, flags = [], extraEnv = {}) {
-  run(npm, ['install', '--no-audit', '--no-fund', ...flags, tarball], dir, extraEnv);
 }
 
 const installed = (dir) => path.join(dir, 'node_modules', 'asynchat');
@@ -162,11 +131,10 @@ function serves(dir, from) {
 }
 
 function typesResolve(dir) {
-  const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
   writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
     compilerOptions: {
       module: 'node16', moduleResolution: 'node16', target: 'ES2022', strict: true, noEmit: true,
-      types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')],
+      types: ['node'], typeRoots,
     },
     files: ['types.mts', 'types.cts'],
   }));

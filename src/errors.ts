@@ -52,8 +52,8 @@ export function isSystemError(err: unknown, ...codes: string[]): err is SystemEr
 }
 
 /**
- * Every ERR_ASYNCHAT_* code the library raises (TypeScript and C++), with when. The README's
- * error table is checked against this list, and this list against the sources, by
+ * Every ERR_ASYNCHAT_* code the library raises (TypeScript and C++), with when. The error
+ * table of docs/errors.md is checked against this list, and this list against the sources, by
  * test/errors.test.ts: a new code goes here first.
  */
 export const ERROR_CODES = {

@@ -1,5 +1,6 @@
 // The coded errors: every ERR_ASYNCHAT_* code that the sources can raise is in ERROR_CODES
-// (src/errors.ts), and the README's error table lists exactly those, so neither can drift.
+// (src/errors.ts), and the error guide's table (docs/errors.md) lists exactly those, so neither
+// can drift.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,9 +29,9 @@ describe('error codes', () => {
     expect([...raised].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
-  it("the README's table lists exactly the registered codes", () => {
-    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Error codes'));
+  it("the error guide's table (docs/errors.md) lists exactly the registered codes", () => {
+    const guide = readFileSync(path.join(root, 'docs', 'errors.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('## Error codes'));
     const table = section.slice(0, section.indexOf('\n## ') > 0 ? section.indexOf('\n## ') : undefined);
     const listed = [...table.matchAll(/^\| `(ERR_ASYNCHAT_[A-Z0-9_]+)`/gm)].map((m) => m[1]);
     expect(listed.sort()).toEqual(Object.keys(ERROR_CODES).sort());
