@@ -22,10 +22,6 @@ export function slug(heading) {
     .replace(/\s/g, '-');
 }
 
-function stripCodeSpans(line) {
-  return line.replace(/(`+)[\s\S]*?\1/g, '');
-}
-
 /**
  * Parses a markdown file: { blocks, links, anchors, spans }.
  *   blocks:  { lang, attrs: Set, code, line (of the first code line), check (object or null),
@@ -41,9 +37,11 @@ export function parseMarkdown(file) {
   const spans = [];
   const anchors = new Set();
   const seen = new Map();
+  const prose = [];  // the lines outside code blocks and comments ('' in their place), for links
   let pending = [];  // hidden comments since the last content line
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
+    prose.length = i;
     const fence = /^(\s*)(`{3,}|~{3,})\s*(.*)$/.exec(line);
     if (fence) {
       const [, , marker, info] = fence;
@@ -93,11 +91,15 @@ export function parseMarkdown(file) {
       seen.set(base, n + 1);
       anchors.add(n === 0 ? base : `${base}-${n}`);
     }
-    for (const m of line.matchAll(/(`+)([\s\S]*?)\1/g)) spans.push({ text: m[2].trim(), line: i + 1 });
-    const text = stripCodeSpans(line);
-    for (const m of text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push({ target: m[1], line: i + 1 });
-    const ref = /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(\s|$)/.exec(text);
-    if (ref) links.push({ target: ref[1], line: i + 1 });
+    prose[i] = line;
   }
+  // Code spans and links may wrap over lines: matched over the prose as a whole, then placed by
+  // line (the prose keeps every line in its place, code blocks and comments as empty lines).
+  const raw = Array.from(prose, (l) => l ?? '').join('\n');
+  const lineAt = (index) => raw.slice(0, index).split('\n').length;
+  for (const m of raw.matchAll(/(`+)([\s\S]*?)\1/g)) spans.push({ text: m[2].replace(/\s+/g, ' ').trim(), line: lineAt(m.index) });
+  const text = raw.replace(/(`+)[\s\S]*?\1/g, (m) => m.replace(/[^\n]/g, ' '));
+  for (const m of text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push({ target: m[1], line: lineAt(m.index) });
+  for (const m of text.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)) links.push({ target: m[1], line: lineAt(m.index) });
   return { blocks, links, anchors, spans };
 }
