@@ -10,6 +10,7 @@
 //   - no relative link of a shipped doc points at something the package does not ship, none
 //     of the others at a missing file, no anchor at a missing heading;
 //   - CONTRIBUTING.md's file tables name every file of native/ and src/, and nothing else;
+//   - the API reference builds from the installed package (docs/typedoc.json), guides included;
 //   - the examples run from the installed package (dist/examples: --help, and the RESP one
 //     answers a PING).
 //
@@ -20,7 +21,7 @@
 // are always checked); --tarball uses a tarball packed earlier (`npm pack`) instead of packing,
 // while editing the docs.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,6 +103,15 @@ for (const e of entries) {
       report('FAIL', label, err.message);
     }
   }
+}
+
+console.log('== the API reference, built from the installed package as the README says');
+{
+  const typedoc = path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
+  const r = spawnSync(process.execPath, [typedoc, '--options', 'node_modules/asynchat/docs/typedoc.json', '--out', 'asynchat-api',
+    '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: project, encoding: 'utf8', env: childEnv });
+  const ok = r.status === 0 && existsSync(path.join(project, 'asynchat-api', 'documents', 'porting-from-python.html'));
+  report(ok ? 'ok' : 'FAIL', 'typedoc --options node_modules/asynchat/docs/typedoc.json: the reference with the guides', ok ? '' : `${r.stdout}${r.stderr}`);
 }
 
 console.log('== the examples, run from the installed package');
