@@ -45,88 +45,92 @@ function report(status, what, detail = '') {
   console.log(`  ${status.padEnd(5)} ${what}${detail ? `\n${detail.replace(/^/gm, '        ')}` : ''}`);
 }
 
-const docFiles = ['README.md', 'CONTRIBUTING.md', 'bench/README.md',
-  ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-const parsed = new Map(docFiles.map((f) => [f, parseMarkdown(path.join(root, f))]));
+try {
+  const docFiles = ['README.md', 'CONTRIBUTING.md', 'bench/README.md',
+    ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const parsed = new Map(docFiles.map((f) => [f, parseMarkdown(path.join(root, f))]));
 
-console.log('== the package, packed as npm publishes it');
-const packed = option('--tarball') ? listTarball(path.resolve(option('--tarball'))) : pack(root, path.join(work, 'tarball'));
-const shipped = new Set(packed.files.map((f) => f.path));
-console.log(`  ${packed.filename}: ${shipped.size} files, ${(packed.size / 1024).toFixed(1)} kB packed`);
+  console.log('== the package, packed as npm publishes it');
+  const packed = option('--tarball') ? listTarball(path.resolve(option('--tarball'))) : pack(root, path.join(work, 'tarball'));
+  const shipped = new Set(packed.files.map((f) => f.path));
+  console.log(`  ${packed.filename}: ${shipped.size} files, ${(packed.size / 1024).toFixed(1)} kB packed`);
 
-console.log('== links, anchors, and the file tables');
-for (const [rel, doc] of parsed) {
-  const problems = linkProblems(rel, doc, parsed, shipped, root);
-  report(problems.length ? 'FAIL' : 'ok', `${rel}: ${doc.links.length} links${shipped.has(rel) ? ' (shipped)' : ''}`, problems.join('\n'));
-}
-for (const f of docFiles.filter((f) => f.startsWith('docs/') || f === 'README.md')) {
-  if (!shipped.has(f)) report('FAIL', `${f} is not in the package (package.json "files")`);
-}
-{
-  const problems = tableProblems('CONTRIBUTING.md', parsed.get('CONTRIBUTING.md'), root);
-  report(problems.length ? 'FAIL' : 'ok', 'CONTRIBUTING.md names every file of native/ and src/', problems.join('\n'));
-}
+  console.log('== links, anchors, and the file tables');
+  for (const [rel, doc] of parsed) {
+    const problems = linkProblems(rel, doc, parsed, shipped, root);
+    report(problems.length ? 'FAIL' : 'ok', `${rel}: ${doc.links.length} links${shipped.has(rel) ? ' (shipped)' : ''}`, problems.join('\n'));
+  }
+  for (const f of docFiles.filter((f) => f.startsWith('docs/') || f === 'README.md')) {
+    if (!shipped.has(f)) report('FAIL', `${f} is not in the package (package.json "files")`);
+  }
+  {
+    const problems = tableProblems('CONTRIBUTING.md', parsed.get('CONTRIBUTING.md'), root);
+    report(problems.length ? 'FAIL' : 'ok', 'CONTRIBUTING.md names every file of native/ and src/', problems.join('\n'));
+  }
 
-console.log('== the code blocks, in a project that installed the tarball');
-const project = consumerProject(path.join(work, 'user'), 'docs');
-install(project, packed.tarball);
-const docs = [...parsed].filter(([f]) => only === null || f.includes(only)).map(([file, doc]) => ({ file, blocks: doc.blocks }));
-for (const { file, blocks } of docs) {
-  for (const b of blocks.filter((b) => b.check?.setup)) {
-    const r = spawnSync('sh', ['-ec', b.code], { cwd: project, encoding: 'utf8', env: childEnv });
-    report(r.status === 0 ? 'ok' : 'FAIL', `${file}:${b.line}: setup (${b.lang})`, r.status === 0 ? '' : r.stderr);
-  }
-}
-const entries = writeBlocks(project, docs);
-compileBlocks(project, entries);
-for (const e of entries) {
-  const where = `${e.file}:${e.block.line}`;
-  const what = [...e.block.attrs].filter((a) => a !== 'cjs').join(' ') || 'compiles';
-  const errors = e.kinds.flatMap((k) => e.errors[k].map((err) => `${k} ${err.line ?? 'prelude'}: ${err.message}`));
-  const known = e.block.check?.knownFailure;
-  if (known) {
-    if (errors.length) report('known', `${where}: known failure, ${known}`, errors.slice(0, 3).join('\n'));
-    else report('FAIL', `${where}: compiles now: remove its knownFailure mark (${known})`);
-    continue;
-  }
-  if (errors.length) {
-    report('FAIL', `${where}: does not compile (${e.kinds.join(', ')})`, errors.join('\n'));
-    continue;
-  }
-  for (const kind of e.kinds) {
-    const label = `${where}: ${what} (${kind})`;
-    try {
-      if (e.block.attrs.has('run')) await runToEnd(project, e, kind);
-      else if (e.block.attrs.has('serve')) await serveAndProbe(project, e, kind);
-      report('ok', label);
-    } catch (err) {
-      report('FAIL', label, err.message);
+  console.log('== the code blocks, in a project that installed the tarball');
+  const project = consumerProject(path.join(work, 'user'), 'docs');
+  install(project, packed.tarball);
+  const docs = [...parsed].filter(([f]) => only === null || f.includes(only)).map(([file, doc]) => ({ file, blocks: doc.blocks }));
+  for (const { file, blocks } of docs) {
+    for (const b of blocks.filter((b) => b.check?.setup)) {
+      const r = spawnSync('sh', ['-ec', b.code], { cwd: project, encoding: 'utf8', env: childEnv });
+      report(r.status === 0 ? 'ok' : 'FAIL', `${file}:${b.line}: setup (${b.lang})`, r.status === 0 ? '' : r.stderr);
     }
   }
-}
+  const entries = writeBlocks(project, docs);
+  compileBlocks(project, entries);
+  for (const e of entries) {
+    const where = `${e.file}:${e.block.line}`;
+    const what = [...e.block.attrs].filter((a) => a !== 'cjs').join(' ') || 'compiles';
+    const errors = e.kinds.flatMap((k) => e.errors[k].map((err) => `${k} ${err.line ?? 'prelude'}: ${err.message}`));
+    const known = e.block.check?.knownFailure;
+    if (known) {
+      if (errors.length) report('known', `${where}: known failure, ${known}`, errors.slice(0, 3).join('\n'));
+      else report('FAIL', `${where}: compiles now: remove its knownFailure mark (${known})`);
+      continue;
+    }
+    if (errors.length) {
+      report('FAIL', `${where}: does not compile (${e.kinds.join(', ')})`, errors.join('\n'));
+      continue;
+    }
+    for (const kind of e.kinds) {
+      const label = `${where}: ${what} (${kind})`;
+      try {
+        if (e.block.attrs.has('run')) await runToEnd(project, e, kind);
+        else if (e.block.attrs.has('serve')) await serveAndProbe(project, e, kind);
+        report('ok', label);
+      } catch (err) {
+        report('FAIL', label, err.message);
+      }
+    }
+  }
 
-console.log('== the API reference, built from the installed package as the README says');
-{
-  const typedoc = path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
-  const r = spawnSync(process.execPath, [typedoc, '--options', 'node_modules/asynchat/docs/typedoc.json', '--out', 'asynchat-api',
-    '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: project, encoding: 'utf8', env: childEnv });
-  const ok = r.status === 0 && existsSync(path.join(project, 'asynchat-api', 'documents', 'porting-from-python.html'));
-  report(ok ? 'ok' : 'FAIL', 'typedoc --options node_modules/asynchat/docs/typedoc.json: the reference with the guides', ok ? '' : `${r.stdout}${r.stderr}`);
-}
+  console.log('== the API reference, built from the installed package as the README says');
+  {
+    const typedoc = path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc');
+    const r = spawnSync(process.execPath, [typedoc, '--options', 'node_modules/asynchat/docs/typedoc.json', '--out', 'asynchat-api',
+      '--treatWarningsAsErrors', '--logLevel', 'Warn'], { cwd: project, encoding: 'utf8', env: childEnv });
+    const ok = r.status === 0 && existsSync(path.join(project, 'asynchat-api', 'documents', 'porting-from-python.html'));
+    report(ok ? 'ok' : 'FAIL', 'typedoc --options node_modules/asynchat/docs/typedoc.json: the reference with the guides', ok ? '' : `${r.stdout}${r.stderr}`);
+  }
 
-console.log('== the examples, run from the installed package');
-const examples = path.join(project, 'node_modules', 'asynchat', 'dist', 'examples');
-for (const name of readdirSync(examples).filter((n) => !['common', 'package.json'].includes(n))) {
-  const r = spawnSync(process.execPath, [path.join(examples, name, 'main.js'), '--help'], { encoding: 'utf8', env: childEnv, timeout: 20_000 });
-  report(r.status === 0 && r.stdout.includes('usage') ? 'ok' : 'FAIL', `dist/examples/${name}/main.js --help`, r.status === 0 ? '' : r.stderr);
-}
-try {
-  await respPing(path.join(examples, 'resp', 'main.js'));
-  report('ok', 'dist/examples/resp/main.js serves: PING answered +PONG, SIGINT stops it');
+  console.log('== the examples, run from the installed package');
+  const examples = path.join(project, 'node_modules', 'asynchat', 'dist', 'examples');
+  for (const name of readdirSync(examples).filter((n) => !['common', 'package.json'].includes(n))) {
+    const r = spawnSync(process.execPath, [path.join(examples, name, 'main.js'), '--help'], { encoding: 'utf8', env: childEnv, timeout: 20_000 });
+    report(r.status === 0 && r.stdout.includes('usage') ? 'ok' : 'FAIL', `dist/examples/${name}/main.js --help`, r.status === 0 ? '' : r.stderr);
+  }
+  try {
+    await respPing(path.join(examples, 'resp', 'main.js'));
+    report('ok', 'dist/examples/resp/main.js serves: PING answered +PONG, SIGINT stops it');
+  } catch (err) {
+    report('FAIL', 'dist/examples/resp/main.js serves', err.message);
+  }
+
 } catch (err) {
-  report('FAIL', 'dist/examples/resp/main.js serves', err.message);
+  report('FAIL', 'the check itself stopped', err.stack ?? String(err));
 }
-
 finish();
 
 /** What pack() says of a tarball packed earlier: its files (and size). */
