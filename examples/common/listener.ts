@@ -40,14 +40,14 @@ export class Listener extends Dispatcher {
     const host = options.host ?? '127.0.0.1';
     this.createSocket(host.includes(':') ? AF_INET6 : AF_INET);
     this.setReuseAddr();
-    if (options.reusePort) setReusePort(this.socket as Socket);
+    if (options.reusePort) setReusePort(this.socket!);
     this.bind([host, options.port ?? 0]);
     this.listen(options.backlog ?? 128);
   }
 
   /** The port actually bound (useful with port 0). */
   get port(): number {
-    return ((this.socket as Socket).getsockname() as [string, number])[1];
+    return (this.socket!.getsockname() as [string, number])[1];
   }
 
   override handleAccepted(sock: Socket, addr: Address): void {

@@ -54,7 +54,7 @@ export class SyslogReceiver extends Dispatcher {
     this.createSocket(family, SOCK_DGRAM);
     if (family !== AF_UNIX) this.setReuseAddr();
     // Room for bursts: datagrams that do not fit in the receive buffer are dropped by the kernel.
-    (this.socket as Socket).setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 20);
+    this.socket!.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 20);
     this.bind(addr);
   }
 
@@ -63,7 +63,7 @@ export class SyslogReceiver extends Dispatcher {
   }
 
   override handleRead(): void {
-    const [data, , flags, from] = (this.socket as Socket).recvmsg(this.maxSize);
+    const [data, , flags, from] = this.socket!.recvmsg(this.maxSize);
     if (data.length === 0) return;  // an empty datagram carries no message
     this.deliver({
       message: parseSyslog(data), receivedAt: new Date().toISOString(), from: describeSender(from),
@@ -111,7 +111,7 @@ export class SyslogServer {
   }
 
   get port(): number {
-    return ((this.udp.socket as Socket).getsockname() as [string, number])[1];
+    return (this.udp.socket!.getsockname() as [string, number])[1];
   }
 
   close(): void {

@@ -29,6 +29,11 @@ let slab: Buffer = Buffer.allocUnsafe(0);
 let slabBytes: ArrayBufferLike = slab.buffer;  // slab's memory (slab starts at its offset 0)
 let slabUsed = 0;
 
+/**
+ * Python's asynchat.async_chat: a Dispatcher that splits its input into records at a terminator
+ * (bytes, a byte count, or none) and queues its output (push, pushWithProducer,
+ * closeWhenDone). Override collectIncomingData() and foundTerminator(), as in Python.
+ */
 export class AsyncChat extends Dispatcher {
   /** @internal */
   declare readonly [ENGINE]: ChatCore;

@@ -6,7 +6,7 @@
 // map left it, or a connection of this listener closed, or (out of fds) after RETRY_SECONDS,
 // for fds freed outside the map. An episode (pauses less than QUIET_SECONDS apart) is logged
 // once when it starts and once when it is over, never once per refused connection.
-import type { Dispatcher } from './dispatcher';
+import type { AnyDispatcher as Dispatcher } from './dispatcher';
 import type { Socket } from '../binding/socket';
 import type { SystemError } from '../errors';
 import { now, type TimerEntry } from '../engine/scheduler';

@@ -18,7 +18,7 @@ import { EV, native } from '../binding/native';
 import { SOCK_DGRAM, Socket } from '../binding/socket';
 import { systemError } from '../errors';
 import { ENGINE } from '../engine/channel-core';
-import type { Dispatcher, SocketLike } from './dispatcher';
+import type { AnyDispatcher as Dispatcher, SocketLike } from './dispatcher';
 
 /** handleRead calls per readiness event, at most, on a datagram dispatcher. */
 export const DATAGRAM_READS_PER_EVENT = 32;

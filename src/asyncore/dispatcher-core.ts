@@ -28,7 +28,7 @@ import type { TlsOwner } from '../tls/tls-transport';
 import { ReplayTransport, type ReplayOwner } from '../tls/replay-transport';
 import type { AcceptGuard } from './accept-guard';
 import { datagramErrorEvent, isDatagramSocket } from './datagram';
-import type { Dispatcher, SocketLike } from './dispatcher';
+import type { AnyDispatcher as Dispatcher, SocketLike } from './dispatcher';
 import { PythonTransport, type PythonPathHost } from './python-transport';
 
 const debuglog = util.debuglog('asynchat');

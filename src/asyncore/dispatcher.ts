@@ -36,6 +36,9 @@ export interface SocketLike {
   setsockopt?(level: number, option: number, value: number | boolean | Uint8Array): void;
 }
 
+/** @internal A dispatcher of any kind of socket, as the library's own code takes it. */
+export type AnyDispatcher = Dispatcher<SocketLike>;
+
 const DEFAULT_IGNORE: ReadonlySet<string> = Object.freeze(new Set(['warning'])) as ReadonlySet<string>;
 const EMPTY = Buffer.alloc(0);
 
@@ -56,7 +59,13 @@ function coreClassOf(cls: Function): typeof DispatcherCore {
   return DispatcherCore;
 }
 
-export class Dispatcher {
+/**
+ * Python's asyncore.dispatcher: a socket in a socket map, and the handlers the loop calls for
+ * its events (handleRead, handleWrite, handleAccepted, handleConnect, handleClose,
+ * handleError...). Subclass it and override the handlers, as in Python. `S` is the socket's
+ * type: a Socket (the default), or a FileWrapper for a FileDispatcher.
+ */
+export class Dispatcher<S extends SocketLike = Socket> {
   debug = false;
   connected = false;
   accepting = false;
@@ -90,15 +99,15 @@ export class Dispatcher {
    */
   maxConnections: number | null = null;
 
-  constructor(sock?: Socket | null, map?: SocketMap) {
+  constructor(sock?: S | null, map?: SocketMap) {
     this._map = map ?? socketMap;
-    this[ENGINE] = new (coreClassOf(new.target))(this);
+    this[ENGINE] = new (coreClassOf(new.target))(this as unknown as Dispatcher<SocketLike>);
     if (sock) {
-      sock.setBlocking(false);
+      sock.setBlocking?.(false);
       this.setSocket(sock, map);
       this.connected = true;
       try {
-        this.addr = sock.getpeername();
+        this.addr = sock.getpeername?.() ?? null;
       } catch (err) {
         if (isSystemError(err, 'ENOTCONN', 'EINVAL')) {
           // The socket is not connected yet (or it listens): as in Python, that is fine.
@@ -112,11 +121,11 @@ export class Dispatcher {
   }
 
   /** The channel's socket (Python's `socket`): assigning it makes the channel's bytes go through it. */
-  get socket(): SocketLike | null {
-    return this[ENGINE].socket;
+  get socket(): S | null {
+    return this[ENGINE].socket as S | null;
   }
 
-  set socket(sock: SocketLike | null) {
+  set socket(sock: S | null) {
     this[ENGINE].useSocket(sock);
   }
 
@@ -152,10 +161,10 @@ export class Dispatcher {
 
   createSocket(family: number = AF_INET, type: number = SOCK_STREAM): void {
     this.familyAndType = [family, type];
-    this.setSocket(new Socket(family, type));
+    this.setSocket(new Socket(family, type) as unknown as S);
   }
 
-  setSocket(sock: SocketLike, map?: SocketMap): void {
+  setSocket(sock: S, map?: SocketMap): void {
     // A dispatcher given a new socket leaves the map under its old fd first (Python leaves a
     // stale entry behind, which keeps receiving that fd's events).
     if (this._fileno !== null && this._fileno !== sock.fileno()) this.delChannel();
@@ -250,7 +259,7 @@ export class Dispatcher {
   accept(): [Socket, Address] | null {
     const core = this[ENGINE];
     let guard = core.acceptGuard;
-    if (guard === null && this.maxConnections !== null) guard = core.acceptGuard = new AcceptGuard(this, core);
+    if (guard === null && this.maxConnections !== null) guard = core.acceptGuard = new AcceptGuard(this as unknown as AnyDispatcher, core);
     if (guard !== null && !guard.admits()) return null;
     let pair: [Socket, Address] | null;
     try {
@@ -258,7 +267,7 @@ export class Dispatcher {
     } catch (err) {
       if (isSystemError(err, 'EWOULDBLOCK', 'ECONNABORTED', 'EAGAIN')) return null;
       if (isSystemError(err, 'EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM')) {
-        (core.acceptGuard ??= new AcceptGuard(this, core)).exhausted(err);
+        (core.acceptGuard ??= new AcceptGuard(this as unknown as AnyDispatcher, core)).exhausted(err);
         return null;
       }
       throw err;
@@ -329,7 +338,7 @@ export class Dispatcher {
     // The transport may use the event itself (a TLS handshake or unwrap step).
     if (core.io.claimsReadEvent()) return;
     if (core.datagram) {
-      readDatagrams(this);
+      readDatagrams(this as unknown as AnyDispatcher);
     } else if (this.accepting) {
       // accepting sockets are never connected, they "spawn" new sockets that are connected
       this.handleAccept();
@@ -414,7 +423,7 @@ export class Dispatcher {
    * once it is done. From then on recv/send/push and AsyncChat's records are plaintext.
    */
   startTls(context: TlsContext, options: StartTlsOptions = {}): void {
-    startTlsOn(this, context, options);
+    startTlsOn(this as unknown as AnyDispatcher, context, options);
   }
 
   /**
@@ -423,7 +432,7 @@ export class Dispatcher {
    * handleRead; cleartext after it is read as cleartext.
    */
   stopTls(): void {
-    stopTlsOn(this);
+    stopTlsOn(this as unknown as AnyDispatcher);
   }
 
   /** The TLS connection's protocol, cipher, ALPN and peer certificate; null without TLS or before the handshake. */
@@ -475,7 +484,7 @@ dispatcherBase.proto = Dispatcher.prototype;
 registerLibraryInterest(Dispatcher.prototype, 'readable', 'writable');
 // Assigning recv or send on a channel (instrumenting it, as Python code does) re-decides
 // whether an AsyncChat's records go through them.
-registerLibraryMethods(Dispatcher.prototype, ['recv', 'send'], (ch) => (ch as unknown as Dispatcher)[ENGINE].choosePath());
+registerLibraryMethods(Dispatcher.prototype, ['recv', 'send'], (ch) => (ch as unknown as AnyDispatcher)[ENGINE].choosePath());
 
 /**
  * Python's dispatcher_with_send: send() queues and starts sending at once. The queue is a list
@@ -542,4 +551,4 @@ export class DispatcherWithSend extends Dispatcher {
 }
 
 registerLibraryInterest(DispatcherWithSend.prototype, 'writable');
-registerLibraryMethods(DispatcherWithSend.prototype, ['send'], (ch) => (ch as unknown as Dispatcher)[ENGINE].choosePath());
+registerLibraryMethods(DispatcherWithSend.prototype, ['send'], (ch) => (ch as unknown as AnyDispatcher)[ENGINE].choosePath());

@@ -7,6 +7,7 @@ import { copyOut, readTarget } from '../binding/read-buffer';
 import { native } from '../binding/native';
 import { SOL_SOCKET, SO_ERROR } from '../binding/socket';
 
+/** Python's asyncore.file_wrapper: a duplicate of an fd with the socket methods asyncore asks for. */
 export class FileWrapper implements SocketLike {
   fd: number;
 
@@ -74,7 +75,11 @@ export class FileWrapper implements SocketLike {
   }
 }
 
-export class FileDispatcher extends Dispatcher {
+/**
+ * Python's asyncore.file_dispatcher: a plain fd (a pipe, a tty) in a socket map, read and
+ * written through a FileWrapper that owns a duplicate of it.
+ */
+export class FileDispatcher extends Dispatcher<FileWrapper> {
   /** fd: a file descriptor, or anything with a fileno() method. */
   constructor(fd: number | { fileno(): number }, map?: SocketMap) {
     super(null, map);

@@ -3,6 +3,7 @@
 // instead of comparing the whole map with its members at every iteration.
 import type { Channel } from './channel-core';
 
+/** Python's socket map: the channels a loop serves, by file descriptor. */
 export type SocketMap = Map<number, Channel>;
 
 export class MapObserver {

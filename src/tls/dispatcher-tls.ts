@@ -4,7 +4,7 @@ import { ENGINE } from '../engine/channel-core';
 import { routeError } from '../engine/dispatch';
 import { WRITE_BYTES, WRITE_CHUNKS } from '../engine/output-queue';
 import { now } from '../engine/scheduler';
-import type { Dispatcher } from '../asyncore/dispatcher';
+import type { AnyDispatcher as Dispatcher } from '../asyncore/dispatcher';
 import { noTlsError, tlsAvailable, TlsContext } from './context';
 import { ReplayTransport } from './replay-transport';
 import { TlsTransport, tlsConnectionOver } from './tls-transport';
