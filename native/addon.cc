@@ -7,6 +7,7 @@
 #include "poller.h"
 #include "reactor.h"
 #include "scan.h"
+#include "signal_watch.h"
 #include "sockets.h"
 #include "tls.h"
 
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSockets(env, exports);
   InitDatagrams(env, exports);
   InitScan(env, exports);
+  InitSignals(env, exports);
   InitTls(env, exports);
   return exports;
 }

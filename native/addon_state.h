@@ -6,11 +6,13 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <unordered_set>
 
 namespace asynchat {
 
 class Reactor;
+class SignalWatch;
 
 // What the reactor did, for tests and benchmarks (`stats()` in JavaScript).
 struct Stats {
@@ -30,6 +32,7 @@ struct AddonState {
   Napi::FunctionReference reactor_constructor;
   std::unordered_set<Reactor*> reactors;
   uint64_t tls_live = 0;  // TLS connections (SSL objects) not yet freed
+  std::unique_ptr<SignalWatch> signals;  // made by the first watchSignals() that names one
   ~AddonState();
 };
 

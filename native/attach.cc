@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "errors.h"
+#include "handle_group.h"
 #include "reactor.h"
 
 namespace asynchat {
@@ -24,30 +25,6 @@ namespace {
 constexpr int kMaxDrainRounds = 48;
 
 constexpr BitPair kUvBits[] = {{kRead, UV_READABLE}, {kWrite, UV_WRITABLE}, {kPri, UV_PRIORITIZED}};
-
-// Node's handles are closed asynchronously. A HandleGroup counts the ones still closing, and
-// when the environment is being torn down it holds the async cleanup hook that Node waits
-// on until the last of them is closed.
-struct HandleGroup {
-  int closing = 0;
-  napi_async_cleanup_hook_handle hook = nullptr;
-
-  template <typename T>
-  void Close(T* handle) {
-    closing++;
-    handle->data = this;
-    uv_close(reinterpret_cast<uv_handle_t*>(handle), [](uv_handle_t* h) {
-      auto* group = static_cast<HandleGroup*>(h->data);
-      delete reinterpret_cast<T*>(h);
-      group->Closed();
-    });
-  }
-  void Closed() {
-    if (--closing > 0) return;
-    if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
-    delete this;
-  }
-};
 
 }  // namespace
 
@@ -230,7 +207,8 @@ void Reactor::Drain() {
   for (int round = 0; round < kMaxDrainRounds; round++) {
     int n;
     try {
-      n = Poll(0);
+      int refused;
+      n = Reported(Poll(0, &refused));
       if (n <= 0) break;
       a->callback.MakeCallback(self, {Napi::Number::New(env_, n)}, *a->context);
     } catch (const Napi::Error& e) {

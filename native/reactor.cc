@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "errors.h"
+#include "signal_watch.h"
 
 namespace asynchat {
 
@@ -52,7 +53,8 @@ Reactor::~Reactor() { Shutdown(); }
 
 void Reactor::Shutdown() {
   StopAttachment();
-  poller_.reset();
+  poller_.reset();  // the signal watch's fd, if watched, leaves the set with the backend's fd
+  signal_fd_ = -1;
   if (state_ != nullptr) {
     state_->reactors.erase(this);
     state_ = nullptr;
@@ -142,16 +144,47 @@ Napi::Value Reactor::Remove(const Napi::CallbackInfo& info) {
 }
 
 // Flush, wait, report: refused fds first, then what the backend has.
-int Reactor::Poll(int timeout_ms) {
+int Reactor::Poll(int timeout_ms, int* refused) {
   Flush();
   int n = 0;
   while (n < capacity_ && !failures_.empty()) {
     events_[n++] = failures_.back();
     failures_.pop_back();
   }
-  if (n < capacity_) n += WaitBackend(n > 0 ? 0 : timeout_ms, events_ + n, capacity_ - n);
+  *refused = n;
+  if (n < capacity_) {
+    int got = WaitBackend(n > 0 ? 0 : timeout_ms, events_ + n, capacity_ - n);
+    n += signal_fd_ >= 0 ? CollectSignals(events_ + n, got) : got;
+  }
+  return n;
+}
+
+int Reactor::Reported(int n) {
   state_->stats.events += n;
   if (n > 0) state_->stats.crossings++;
+  return n;
+}
+
+void Reactor::WatchSignals(int fd) {
+  if (signal_fd_ == fd) return;
+  int err = poller_->set(fd, 0, kRead);
+  if (err != 0) ThrowSystemError(env_, err, poller_->name(), "watching for signals");
+  signal_fd_ = fd;
+}
+
+void Reactor::ForgetSignals() {
+  if (signal_fd_ < 0) return;
+  if (poller_) (void)poller_->set(signal_fd_, kRead, 0);  // on its way out: nothing to report
+  signal_fd_ = -1;
+}
+
+int Reactor::CollectSignals(PollEvent* batch, int n) {
+  for (int i = 0; i < n; i++) {
+    if (batch[i].fd != signal_fd_) continue;
+    batch[i] = batch[n - 1];  // order within a batch means nothing
+    state_->signals->Collect();
+    return n - 1;
+  }
   return n;
 }
 
@@ -170,13 +203,29 @@ int Reactor::WaitBackend(int timeout_ms, PollEvent* out, int max) {
   }
 }
 
-// wait(timeoutMs): blocks up to timeoutMs (negative: no limit); returns the event count.
+// wait(timeoutMs): blocks up to timeoutMs (negative: no limit); returns the event count, or
+// minus the number of a signal the program listens for that arrived before or during the wait
+// (then no event is reported: the backends are level-triggered, the next wait has them again).
 Napi::Value Reactor::Wait(const Napi::CallbackInfo& info) {
-  CheckOpen(info.Env());
+  Napi::Env env = info.Env();
+  CheckOpen(env);
   double timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  if (timeout != timeout) throw Napi::RangeError::New(info.Env(), "timeout must be a number of milliseconds");
+  if (timeout != timeout) throw Napi::RangeError::New(env, "timeout must be a number of milliseconds");
   int timeout_ms = timeout < 0 ? -1 : (timeout > 2147483647.0 ? 2147483647 : static_cast<int>(timeout));
-  return Napi::Number::New(info.Env(), Poll(timeout_ms));
+  SignalWatch* signals = state_->signals.get();
+  if (signals == nullptr || signals->fd() < 0) {
+    int refused;
+    return Napi::Number::New(env, Reported(Poll(timeout_ms, &refused)));
+  }
+  if (int signum = signals->TakeStop()) return Napi::Number::New(env, -signum);
+  WatchSignals(signals->fd());
+  int refused;
+  int n = Poll(timeout_ms, &refused);
+  int signum = signals->TakeStop();
+  if (signum == 0) return Napi::Number::New(env, Reported(n));
+  // Refused fds are reported once: kept for the next wait.
+  for (int i = refused - 1; i >= 0; i--) failures_.push_back(events_[i]);
+  return Napi::Number::New(env, -signum);
 }
 
 Napi::Value Reactor::Close(const Napi::CallbackInfo& info) {

@@ -13,6 +13,9 @@
 //   loop is attach.cc.
 // - Files that epoll refuses (EPERM: regular files) are always ready, as poll(2) says they
 //   are: always_ready.h keeps them, between the reactor and the backend.
+// - Signals. A blocking wait ends early, returning minus the signal's number, when a signal
+//   the program listens for arrives (signal_watch.h): the watch's fd joins the backend's set at
+//   the first blocking wait, and its event never reaches JavaScript.
 #pragma once
 
 #include <napi.h>
@@ -35,6 +38,8 @@ class Reactor : public Napi::ObjectWrap<Reactor> {
   // Releases the poller and Node's handles; safe to call twice. Called by close() and when
   // the environment is torn down.
   void Shutdown();
+  // The signal watch is about to close its fd: out of the backend's set.
+  void ForgetSignals();
 
  private:
   struct Attachment;
@@ -55,8 +60,15 @@ class Reactor : public Napi::ObjectWrap<Reactor> {
   // Applies deferred interest changes. An fd the kernel refuses is reported as an event
   // (kNval or kErr) in the next batch instead of throwing from the middle of a wait.
   void Flush();
-  // Flush, report refused fds, wait up to timeout_ms; returns the number of events written.
-  int Poll(int timeout_ms);
+  // Flush, report refused fds, wait up to timeout_ms; returns the number of events written,
+  // *refused the number of them that were refused fds.
+  int Poll(int timeout_ms, int* refused);
+  // Counts n events handed to JavaScript in stats(); returns n.
+  int Reported(int n);
+  // The signal watch's fd in the backend's set (blocking waits), once.
+  void WatchSignals(int fd);
+  // Takes the signal watch's event out of a batch of n; returns what is left.
+  int CollectSignals(PollEvent* batch, int n);
   // The backend's wait, retried after EINTR with what is left of the timeout.
   int WaitBackend(int timeout_ms, PollEvent* out, int max);
 
@@ -82,6 +94,7 @@ class Reactor : public Napi::ObjectWrap<Reactor> {
   PollEvent* events_ = nullptr;
   int capacity_ = 0;
   Attachment* attachment_ = nullptr;
+  int signal_fd_ = -1;  // the signal watch's fd while the backend watches it
 };
 
 }  // namespace asynchat

@@ -30,6 +30,7 @@ const sources = [
   'poller_poll.cc',
   'reactor.cc',
   'scan.cc',
+  'signal_watch.cc',
   'sockets.cc',
   'tls_connection.cc',
   'tls_context.cc',

@@ -5,6 +5,7 @@ import { stateOf, timeoutMs, type SocketMap } from '../engine/map-state';
 import { now } from '../engine/scheduler';
 import { resolveBackend } from '../binding/backends';
 import { socketMap } from './dispatcher';
+import { signalName, stopSignalsReady } from './stop-signals';
 
 /** The options of loop(), the object form of its Python arguments. */
 export interface LoopOptions {
@@ -26,12 +27,26 @@ export interface LoopOptions {
  * the next timer's deadline, and due timers run in this thread after the events. It blocks
  * Node's event loop while it runs (Node's own timers and promises wait), exactly as Python's
  * does; use loopAsync() to serve sockets beside the rest of a Node program.
+ *
+ * Signals: when a signal arrives for which the program has a listener (`process.on('SIGTERM',
+ * ...)`; any signal whose default action ends the process: SIGINT, SIGTERM, SIGHUP, SIGUSR2...,
+ * not SIGCHLD or SIGWINCH), loop() returns that signal's name at once, with the channels still
+ * in the map, even if it came while a handler ran or before loop() was called; the listener
+ * runs when the program returns to Node's event loop. Without a listener the signal does what
+ * it always does (SIGINT and SIGTERM end the process). Otherwise returns undefined.
+ *
+ * It returns rather than throw, where Python raises KeyboardInterrupt: `finally` blocks run
+ * either way, but an exception that reaches the top of a script makes Node exit with status 1
+ * ("uncaught exception") before the listener the program installed could run, and a return
+ * lets the program close its channels (`try { loop() } finally { closeAll() }`) and exit 0.
  */
-export function loop(options?: LoopOptions): void;
-export function loop(timeout?: number | null, usePoll?: boolean, map?: SocketMap | null, count?: number | null): void;
+export function loop(options?: LoopOptions): NodeJS.Signals | undefined;
+export function loop(
+  timeout?: number | null, usePoll?: boolean, map?: SocketMap | null, count?: number | null,
+): NodeJS.Signals | undefined;
 export function loop(
   first?: number | null | LoopOptions, usePoll = false, map?: SocketMap | null, count?: number | null,
-): void {
+): NodeJS.Signals | undefined {
   const o: LoopOptions = typeof first === 'object' && first !== null
     ? first
     : { timeout: first === undefined ? 30.0 : first, usePoll, map: map ?? undefined, count };
@@ -39,24 +54,34 @@ export function loop(
   const backend = resolveBackend(o.usePoll ?? false, o.backend);
   const ms = timeoutMs(o.timeout === undefined ? 30.0 : o.timeout);
   const state = stateOf(m);
+  stopSignalsReady();
   let n = o.count ?? Infinity;
-  while (state.alive && n > 0) {
-    state.iterate(ms, backend);
+  let signal = 0;
+  while (state.alive && n > 0 && signal === 0) {
+    signal = state.iterate(ms, backend);
     n--;
   }
   if (m.size === 0) state.release();
+  return signal === 0 ? undefined : signalName(signal);
 }
 
-/** One iteration (Python's asyncore.poll with the platform's best backend). */
-export function poll(timeout: number | null = 0.0, map: SocketMap = socketMap, backend?: string): void {
+/**
+ * One iteration (Python's asyncore.poll with the platform's best backend). Returns the name of
+ * a signal the program listens for that ended the wait early (see loop()), else undefined.
+ */
+export function poll(
+  timeout: number | null = 0.0, map: SocketMap = socketMap, backend?: string,
+): NodeJS.Signals | undefined {
   const state = stateOf(map);
-  if (!state.alive) return;
-  state.iterate(timeoutMs(timeout), resolveBackend(false, backend));
+  if (!state.alive) return undefined;
+  stopSignalsReady();
+  const signal = state.iterate(timeoutMs(timeout), resolveBackend(false, backend));
+  return signal === 0 ? undefined : signalName(signal);
 }
 
-/** One iteration on the poll(2) backend (Python's asyncore.poll2). */
-export function poll2(timeout: number | null = 0.0, map: SocketMap = socketMap): void {
-  poll(timeout, map, 'poll');
+/** One iteration on the poll(2) backend (Python's asyncore.poll2); returns as poll() does. */
+export function poll2(timeout: number | null = 0.0, map: SocketMap = socketMap): NodeJS.Signals | undefined {
+  return poll(timeout, map, 'poll');
 }
 /** Python's asyncore.poll3 (a poll(2) variant there): the same as poll2 here. */
 export const poll3 = poll2;

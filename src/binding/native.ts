@@ -16,7 +16,10 @@ export interface NativeReactor {
   getInterest(fd: number): number;
   /** Forgets fd at once (call before closing it). */
   remove(fd: number): void;
-  /** Blocks up to timeoutMs (negative: no limit); returns how many (fd, bits) pairs it wrote. */
+  /**
+   * Blocks up to timeoutMs (negative: no limit); returns how many (fd, bits) pairs it wrote, or
+   * minus the number of a watched signal (watchSignals) that arrived before or during the wait.
+   */
   wait(timeoutMs: number): number;
   /** Lets Node's loop watch the reactor; onBatch(count) runs once per batch of events. */
   attach(onBatch: (count: number) => void): void;
@@ -133,6 +136,8 @@ export interface NativeAddon {
   Reactor: new (backend: string, events: Int32Array) => NativeReactor;
   stats(): NativeStats;
   resetStats(): void;
+  /** The signals that end a blocking wait (this thread's; see native/signal_watch.h): exactly these. */
+  watchSignals(signums: number[]): void;
   defaultBackend: string;
   /** Backends compiled in, best first, comma-separated. */
   backends: string;

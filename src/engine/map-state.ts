@@ -361,14 +361,18 @@ export class MapState {
 
   /**
    * One blocking iteration: flush, wait up to timeoutMs (negative: no limit) but no longer
-   * than the next timer's deadline, dispatch, then run the timers that are due.
+   * than the next timer's deadline, dispatch, then run the timers that are due. Returns the
+   * number of a signal the program listens for that ended the wait (loop.ts), or 0.
    */
-  iterate(timeoutMs: number, backend: string): void {
+  iterate(timeoutMs: number, backend: string): number {
     const reactor = this.ensureReactor(backend);
     this.resync();
     this.flush();
-    this.dispatch(reactor.wait(this.waitBound(timeoutMs)));
+    const count = reactor.wait(this.waitBound(timeoutMs));
+    if (count < 0) return -count;
+    this.dispatch(count);
     this.runTimers();
+    return 0;
   }
 }
 
