@@ -114,24 +114,24 @@ export function say(line: string): void {
 }
 
 /**
- * Serves the map until it is empty.
+ * Serves the map until it is empty, or until SIGINT (Ctrl-C) or SIGTERM, which close every
+ * channel (closeAll): the process then exits with status 0.
  *
- * blocking: loop(), as Python's asyncore.loop(). Node's own event loop waits meanwhile, so no
- *   JavaScript signal handler could run: none is installed, and Ctrl-C ends the process as usual.
- * attached: loopAsync(), Node's loop watches the reactor. SIGINT and SIGTERM close every channel
- *   (closeAll), which empties the map and resolves the promise.
+ * blocking: loop(), as Python's asyncore.loop(). Node's own event loop waits meanwhile, but
+ *   loop() returns as soon as a signal the program listens for arrives (as Python's raises
+ *   KeyboardInterrupt), and the `finally` closes the channels still open.
+ * attached: loopAsync(), Node's loop watches the reactor: the listener's closeAll() empties the
+ *   map, which resolves the promise.
  */
 export async function serve(mode: Mode, map: SocketMap = socketMap): Promise<void> {
-  if (mode === 'blocking') {
-    loop(30, false, map);
-    return;
-  }
   const stop = (): void => closeAll(map, true);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
-    await loopAsync({ map });
+    if (mode === 'blocking') loop(30, false, map);
+    else await loopAsync({ map });
   } finally {
+    closeAll(map, true);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

@@ -1,11 +1,11 @@
-// The examples' command lines in their default mode (attached): they serve, and Ctrl-C (SIGINT)
-// closes every channel and ends the process cleanly. (Blocking mode is what the other test
-// files run as a child process.)
+// The examples' command lines in both modes: they serve, and Ctrl-C (SIGINT) or SIGTERM closes
+// every channel and ends the process with status 0 (in blocking mode, loop() returns for the
+// signal and serve()'s `finally` closes the channels).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, fdBaseline, root, run, startCli } from './helpers';
+import { MODES, RawClient, fdBaseline, root, run, startCli } from './helpers';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'asynchat-cli-'));
 
@@ -26,15 +26,19 @@ afterAll(async () => {
 });
 
 describe('example command lines', () => {
-  it.each(cases)('$name serves in attached mode by default, and exits cleanly on SIGINT', async ({ name, args, send, expect: want }) => {
-    const server = await startCli(name, args);
+  const runs = cases.flatMap((c) => MODES.flatMap((mode) => (['SIGINT', 'SIGTERM'] as const).map((signal) => ({ ...c, mode, signal }))));
+  it.each(runs)('$name in $mode mode serves, and exits with status 0 on $signal, its connections closed', async ({
+    name, args, send, expect: want, mode, signal,
+  }) => {
+    // attached is the default: no --mode for it
+    const server = await startCli(name, mode === 'attached' ? args : [...args, '--mode', mode]);
     try {
-      expect(server.output()).toMatch(new RegExp(`^${name}: listening on 127\\.0\\.0\\.1:\\d+ \\(attached mode\\)\n`));
+      expect(server.output()).toMatch(new RegExp(`^${name}: listening on 127\\.0\\.0\\.1:\\d+ \\(${mode} mode\\)\n`));
       const c = await RawClient.connect(server.port);
       try {
         await c.write(send);
         await c.waitForText(want);
-        server.child.kill('SIGINT');
+        server.child.kill(signal);
         await c.waitEnd();  // closeAll closed this connection too
       } finally {
         await c.close();

@@ -131,12 +131,13 @@ for i in range(200):
 });
 
 describe('syslog example, command line', () => {
-  it('serves in attached mode by default, and exits cleanly on SIGINT, removing its Unix socket', async () => {
+  const runs = MODES.flatMap((mode) => (['SIGINT', 'SIGTERM'] as const).map((signal) => ({ mode, signal })));
+  it.each(runs)('serves in $mode mode, and exits cleanly on $signal, removing its Unix socket', async ({ mode, signal }) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'asynchat-syslog-cli-'));
     const unix = path.join(dir, 'log.sock');
-    const server = await startCli('syslog', ['--unix', unix]);
+    const server = await startCli('syslog', ['--unix', unix, '--mode', mode]);
     try {
-      expect(server.output()).toMatch(/^syslog: listening on 127\.0\.0\.1:\d+ \(attached mode\)\n/);
+      expect(server.output()).toMatch(new RegExp(`^syslog: listening on 127\\.0\\.0\\.1:\\d+ \\(${mode} mode\\)\n`));
       const { Socket, AF_UNIX, SOCK_DGRAM } = await import('../../src');
       const s = new Socket(AF_UNIX, SOCK_DGRAM);
       try {
@@ -145,7 +146,7 @@ describe('syslog example, command line', () => {
         s.close();
       }
       await waitUntil(() => server.output().includes('h user.err app: from the cli test'), () => server.output());
-      server.child.kill('SIGINT');
+      server.child.kill(signal);
       const code = await new Promise((resolve) => {
         if (server.child.exitCode !== null) resolve(server.child.exitCode);
         else server.child.once('exit', (c) => resolve(c));
