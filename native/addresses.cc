@@ -13,6 +13,30 @@
 namespace asynchat {
 namespace {
 
+// A failed getaddrinfo as Node's dns module reports one: code ENOTFOUND when the name has no
+// address, else the EAI_* name (EAI_AGAIN: try again later), with syscall and hostname.
+Napi::Error GaiError(Napi::Env env, int rc, const std::string& host) {
+  if (rc == EAI_SYSTEM) return SystemError(env, errno, "getaddrinfo", host);
+  const char* code = "EAI_FAIL";
+  switch (rc) {
+    case EAI_NONAME: code = "ENOTFOUND"; break;
+#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
+    case EAI_NODATA: code = "ENOTFOUND"; break;
+#endif
+    case EAI_AGAIN: code = "EAI_AGAIN"; break;
+    case EAI_BADFLAGS: code = "EAI_BADFLAGS"; break;
+    case EAI_FAMILY: code = "EAI_FAMILY"; break;
+    case EAI_MEMORY: code = "EAI_MEMORY"; break;
+    case EAI_SERVICE: code = "EAI_SERVICE"; break;
+    case EAI_SOCKTYPE: code = "EAI_SOCKTYPE"; break;
+    default: break;
+  }
+  Napi::Error err = CodedError(env, code, std::string(code) + ": cannot resolve " + host + ": " + gai_strerror(rc));
+  err.Set("syscall", "getaddrinfo");
+  err.Set("hostname", host);
+  return err;
+}
+
 // Numeric hosts are parsed directly; a name is resolved with getaddrinfo, which blocks, as
 // Python's socket calls do.
 void ResolveHost(Napi::Env env, int family, const std::string& host, void* out) {
@@ -36,13 +60,8 @@ void ResolveHost(Napi::Env env, int family, const std::string& host, void* out) 
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-  if (rc != 0 || res == nullptr) {
-    Napi::Error err =
-        CodedError(env, "ENOTFOUND", "ENOTFOUND: cannot resolve " + host + ": " + gai_strerror(rc));
-    err.Set("syscall", "getaddrinfo");
-    err.Set("hostname", host);
-    throw err;
-  }
+  if (rc != 0) throw GaiError(env, rc, host);
+  if (res == nullptr) throw GaiError(env, EAI_NONAME, host);
   if (family == AF_INET)
     *static_cast<in_addr*>(out) = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
   else
@@ -170,6 +189,50 @@ std::string DescribeAddress(const sockaddr_storage& addr, socklen_t len) {
     return std::string(sun->sun_path, n);
   }
   return "";
+}
+
+// getaddrinfo(host, port, family, type, proto, flags) -> [[family, type, proto, canonname,
+// address], ...] as Python's socket.getaddrinfo (address as AddressToJs gives it). host null:
+// the wildcard (AI_PASSIVE) or loopback address; port a number, a service name, or null. It
+// blocks while a name is resolved, as Python's does.
+Napi::Value GetAddrInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool any_host = info[0].IsNull() || info[0].IsUndefined();
+  if (!any_host && !info[0].IsString()) throw Napi::TypeError::New(env, "host must be a string or null");
+  std::string host = any_host ? std::string() : info[0].As<Napi::String>().Utf8Value();
+  std::string service;
+  bool any_port = info[1].IsNull() || info[1].IsUndefined();
+  if (info[1].IsNumber()) {
+    service = std::to_string(ParsePort(info[1]));
+  } else if (info[1].IsString()) {
+    service = info[1].As<Napi::String>().Utf8Value();
+  } else if (!any_port) {
+    throw Napi::TypeError::New(env, "port must be a number, a service name or null");
+  }
+  addrinfo hints = {};
+  hints.ai_family = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : AF_UNSPEC;
+  hints.ai_socktype = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
+  hints.ai_protocol = info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+  hints.ai_flags = info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 0;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(any_host ? nullptr : host.c_str(), any_port ? nullptr : service.c_str(), &hints, &res);
+  if (rc != 0) throw GaiError(env, rc, any_host ? service : host);
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    sockaddr_storage addr = {};
+    std::memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+    Napi::Array entry = Napi::Array::New(env, 5);
+    entry.Set(0u, Napi::Number::New(env, ai->ai_family));
+    entry.Set(1u, Napi::Number::New(env, ai->ai_socktype));
+    entry.Set(2u, Napi::Number::New(env, ai->ai_protocol));
+    entry.Set(3u, Napi::String::New(env, ai->ai_canonname != nullptr ? ai->ai_canonname : ""));
+    entry.Set(4u, AddressToJs(env, addr, static_cast<socklen_t>(ai->ai_addrlen)));
+    list.Set(n++, entry);
+  }
+  freeaddrinfo(res);
+  return list;
 }
 
 }  // namespace asynchat

@@ -22,5 +22,7 @@ Napi::String UnixPath(Napi::Env env, const sockaddr_storage& addr, socklen_t len
 Napi::Value PythonAddressToJs(Napi::Env env, const sockaddr_storage& addr, socklen_t len);
 // "127.0.0.1:80", "[::1]:80" or the path, for error messages.
 std::string DescribeAddress(const sockaddr_storage& addr, socklen_t len);
+// Python's socket.getaddrinfo, for JavaScript (registered by sockets.cc).
+Napi::Value GetAddrInfo(const Napi::CallbackInfo& info);
 
 }  // namespace asynchat

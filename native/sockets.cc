@@ -7,7 +7,9 @@
 //   throws a Node-style system error (code, errno, syscall).
 // - EINTR is retried; SIGPIPE is never raised (MSG_NOSIGNAL, or SO_NOSIGPIPE on macOS).
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <vector>
 
@@ -22,6 +25,7 @@
 #include "addresses.h"
 #include "errors.h"
 #include "gathered_buffers.h"
+#include "poller.h"
 #include "socket_args.h"
 #include "sockets.h"
 #include "transfer.h"
@@ -325,6 +329,38 @@ Napi::Value FdFlags(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ((fl & O_NONBLOCK) ? 1 : 0) | ((fdfl & FD_CLOEXEC) ? 2 : 0));
 }
 
+// waitFd(fd, mask, timeoutMs) -> the ready bits (READ, WRITE, and HUP, ERR, NVAL whatever the
+// mask) or 0 once timeoutMs passed (negative: no limit): what a socket with a timeout (Python's
+// settimeout) waits with before it retries the call that would block. A signal does not end the
+// wait early (it is retried with what is left, as PEP 475 does); no reactor is involved.
+Napi::Value WaitFd(const Napi::CallbackInfo& info) {
+  constexpr BitPair kPollBits[] = {
+      {kRead, POLLIN}, {kWrite, POLLOUT}, {kPri, POLLPRI}, {kHup, POLLHUP}, {kErr, POLLERR}, {kNval, POLLNVAL},
+  };
+  int fd = FdArg(info);
+  uint32_t mask = info[1].As<Napi::Number>().Uint32Value() & kInterestMask;
+  double timeout = info[2].As<Napi::Number>().DoubleValue();
+  if (timeout != timeout) throw Napi::RangeError::New(info.Env(), "timeout must be a number of milliseconds");
+  bool forever = timeout < 0 || timeout > 1e15;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point deadline = Clock::now() + std::chrono::microseconds(forever ? 0 : static_cast<int64_t>(timeout * 1000));
+  struct pollfd p = {fd, static_cast<short>(TheirBits(mask, kPollBits)), 0};
+  for (;;) {
+    int ms = -1;
+    if (!forever) {
+      Clock::time_point now = Clock::now();
+      int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+      // Rounded up, so that a wait never ends before the timeout and spins on a 0 ms poll.
+      if (now + std::chrono::milliseconds(left) < deadline) left++;
+      ms = static_cast<int>(left < 0 ? 0 : (left > INT_MAX ? INT_MAX : left));
+    }
+    int rc = poll(&p, 1, ms);
+    if (rc > 0) return Napi::Number::New(info.Env(), OurBits(static_cast<uint16_t>(p.revents), kPollBits));
+    if (rc == 0 && !forever && Clock::now() >= deadline) return Napi::Number::New(info.Env(), 0);
+    if (rc < 0 && errno != EINTR) ThrowSystemError(info.Env(), errno, "poll");
+  }
+}
+
 // dup(fd) -> a close-on-exec duplicate (FileWrapper owns one, as Python's does).
 Napi::Value Dup(const Napi::CallbackInfo& info) {
   int fd = FdArg(info);
@@ -358,11 +394,17 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("setBlocking", Napi::Function::New<SetBlocking>(env, "setBlocking"));
   exports.Set("fdFlags", Napi::Function::New<FdFlags>(env, "fdFlags"));
   exports.Set("dup", Napi::Function::New<Dup>(env, "dup"));
+  exports.Set("waitFd", Napi::Function::New<WaitFd>(env, "waitFd"));
+  exports.Set("getaddrinfo", Napi::Function::New<GetAddrInfo>(env, "getaddrinfo"));
 
   Napi::Object c = Napi::Object::New(env);
   SetConstant(c, "AF_INET", AF_INET);
   SetConstant(c, "AF_INET6", AF_INET6);
   SetConstant(c, "AF_UNIX", AF_UNIX);
+  SetConstant(c, "AF_UNSPEC", AF_UNSPEC);
+  SetConstant(c, "AI_PASSIVE", AI_PASSIVE);
+  SetConstant(c, "AI_CANONNAME", AI_CANONNAME);
+  SetConstant(c, "AI_NUMERICHOST", AI_NUMERICHOST);
   SetConstant(c, "SOCK_STREAM", SOCK_STREAM);
   SetConstant(c, "SOCK_DGRAM", SOCK_DGRAM);
   SetConstant(c, "SOL_SOCKET", SOL_SOCKET);

@@ -45,6 +45,20 @@ export function systemError(code: string, syscall: string, detail?: string): Sys
   return err;
 }
 
+/**
+ * What a socket with a timeout (setTimeout(seconds), Python's settimeout) raises when the call
+ * did not complete in time: Python's socket.timeout (TimeoutError('timed out')), as a system
+ * error with code 'ETIMEDOUT', named TimeoutError, with the timeout in seconds. The same code
+ * as the kernel's own ETIMEDOUT, as both are TimeoutError in Python.
+ */
+export function timeoutError(syscall: string, seconds: number, detail?: string): SystemError & { timeout: number } {
+  const err = systemError('ETIMEDOUT', syscall, detail) as SystemError & { timeout: number };
+  err.message = `ETIMEDOUT: timed out after ${seconds} s, ${syscall}${detail ? ` ${detail}` : ''}`;
+  err.name = 'TimeoutError';
+  err.timeout = seconds;
+  return err;
+}
+
 /** Whether err is a system error (optionally: with one of these codes), e.g. isSystemError(e, 'EAGAIN'). */
 export function isSystemError(err: unknown, ...codes: string[]): err is SystemError {
   return err instanceof Error && typeof (err as SystemError).code === 'string' &&
@@ -67,9 +81,10 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_NOT_IMPLEMENTED: '`collectIncomingData`/`foundTerminator` were not overridden, or a `FileWrapper` was asked a socket option it cannot have, or `recvmsg` was asked for ancillary data',
   ERR_ASYNCHAT_REENTRANT: 'an output queue was drained from inside one of its own producers\' `more()`',
   ERR_ASYNCHAT_BAD_TIMER: '`callLater`/`callAt`/`reset` got a delay or deadline that is not a number, or a callback that is not a function (a TypeError)',
-  ERR_ASYNCHAT_BAD_TIMEOUT: '`idleTimeout` or `connectTimeout` was set to a negative number or a non-number (a TypeError for the wrong type)',
+  ERR_ASYNCHAT_BAD_TIMEOUT: '`idleTimeout`, `connectTimeout`, a socket\'s `setTimeout()` or `createConnection()`\'s `timeout` got a negative number or a non-number (a TypeError for the wrong type)',
   ERR_ASYNCHAT_NO_ADDON: 'the native addon was not found (not built, and no prebuilt binary fits)',
-  ERR_ASYNCHAT_NO_REUSEPORT: 'the platform has no socket option that spreads connections over listeners of one port (Linux `SO_REUSEPORT`, FreeBSD `SO_REUSEPORT_LB`), so `serveThreads()` cannot run more than one thread',
+  ERR_ASYNCHAT_NO_REUSEPORT: 'the platform has no socket option that spreads connections over listeners of one port (Linux `SO_REUSEPORT`, FreeBSD `SO_REUSEPORT_LB`), so `serveThreads()` cannot run more than one thread; or `createServer()` was asked for `reusePort` where there is no `SO_REUSEPORT`',
+  ERR_ASYNCHAT_DUALSTACK: '`createServer()` was asked for `dualstackIpv6` with a family other than AF_INET6, or on a platform without dual-stack IPv6 sockets',
   ERR_ASYNCHAT_THREAD_FAILED: 'a thread of `serveThreads()` threw, exited by itself with a non-zero code, or did not stop in time (`thread` and `threadId` say which; `cause` is its error)',
   ERR_ASYNCHAT_NOT_A_THREAD: '`runThread()` was called outside a thread started by `serveThreads()`',
   ERR_ASYNCHAT_NO_TLS: 'TLS was asked for, but the addon was built without OpenSSL (no OpenSSL headers in Node\'s include folder)',

@@ -1,5 +1,6 @@
 // asynchat: Python's asyncore and asynchat for Node.js, on a native reactor.
 export * from './binding/socket';
+export * from './binding/create-socket';
 export * from './asyncore';
 export * as asyncore from './asyncore';
 export * from './asynchat';

@@ -85,6 +85,10 @@ export interface NativeConstants {
   AF_INET: number;
   AF_INET6: number;
   AF_UNIX: number;
+  AF_UNSPEC: number;
+  AI_PASSIVE: number;
+  AI_CANONNAME: number;
+  AI_NUMERICHOST: number;
   SOCK_STREAM: number;
   SOCK_DGRAM: number;
   SOL_SOCKET: number;
@@ -188,6 +192,12 @@ export interface NativeAddon {
   /** bit 1: non-blocking, bit 2: close-on-exec */
   fdFlags(fd: number): number;
   dup(fd: number): number;
+  /** Python's socket.getaddrinfo: [family, type, proto, canonname, raw address] per result. */
+  getaddrinfo(
+    host: string | null, port: number | string | null, family?: number, type?: number, proto?: number, flags?: number,
+  ): Array<[number, number, number, string, RawAddress]>;
+  /** poll(2) on one fd: the ready bits (READ | WRITE, HUP | ERR | NVAL), or 0 once timeoutMs passed. */
+  waitFd(fd: number, mask: number, timeoutMs: number): number;
   TlsContext: new (options: Record<string, unknown>) => NativeTlsContext;
   TlsConnection: new (
     context: NativeTlsContext, fd: number, serverSide: boolean, hostname: string | null, status: Int32Array,

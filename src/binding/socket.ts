@@ -5,8 +5,12 @@
 // Python raises BlockingIOError where a call would block; so do recv, send, accept and
 // connect here (code 'EAGAIN' / 'EINPROGRESS'). The try* variants return -1 or null instead,
 // without the cost of an exception; the dispatchers use those.
-import { native, type RawAddress } from './native';
-import { asynchatError, systemError } from '../errors';
+//
+// Timeouts (Python's settimeout): setTimeout(seconds) keeps the fd non-blocking, and the
+// raising calls (accept, connect, recv*, send*) then wait for the fd up to that long before they
+// raise a TimeoutError (code 'ETIMEDOUT'), as Python's do; the try* variants never wait.
+import { EV, native, type RawAddress } from './native';
+import { asynchatError, systemError, timeoutError } from '../errors';
 import { copyOut, readTarget } from './read-buffer';
 
 const C = native.constants;
@@ -16,6 +20,14 @@ export const AF_INET = C.AF_INET;
 export const AF_INET6 = C.AF_INET6;
 /** Address family Unix-domain sockets (a path as address). */
 export const AF_UNIX = C.AF_UNIX;
+/** Any address family (getaddrinfo's default). */
+export const AF_UNSPEC = C.AF_UNSPEC;
+/** getaddrinfo flag: addresses to bind (the wildcard address when host is null). */
+export const AI_PASSIVE = C.AI_PASSIVE;
+/** getaddrinfo flag: the canonical name of the host in the first result. */
+export const AI_CANONNAME = C.AI_CANONNAME;
+/** getaddrinfo flag: host must be a numeric address (no name is resolved). */
+export const AI_NUMERICHOST = C.AI_NUMERICHOST;
 /** Socket type: a byte stream (TCP, or a stream Unix socket). */
 export const SOCK_STREAM = C.SOCK_STREAM;
 /** Socket type: datagrams. */
@@ -139,6 +151,18 @@ function describe(addr: Address): string {
   return typeof addr === 'string' ? addr : `${addr[0]}:${addr[1]}`;
 }
 
+/** @internal Python's settimeout() argument, checked: null (blocking), 0 (non-blocking) or seconds > 0. */
+export function checkTimeout(value: unknown): number | null {
+  if (value === null) return null;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw asynchatError('ERR_ASYNCHAT_BAD_TIMEOUT', `a socket timeout must be a number of seconds or null, not ${String(value)}`, 'TypeError');
+  }
+  if (value < 0 || value === Infinity) {
+    throw asynchatError('ERR_ASYNCHAT_BAD_TIMEOUT', `a socket timeout must be >= 0 and finite (got ${value})`);
+  }
+  return value;
+}
+
 function toBytes(data: Uint8Array | string): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (data instanceof Uint8Array) return data;
@@ -156,12 +180,16 @@ export class Socket {
   _drained = false;
   /** @internal told once when close() closes the fd (a listener counting its connections) */
   _onClose: (() => void) | null = null;
+  // Python's timeout: null blocking, 0 non-blocking, > 0 seconds; undefined: what the fd says
+  // (a wrapped fd), read when first asked.
+  private timeout: number | null | undefined;
 
   /** `new Socket(family, type, proto)` makes a socket; `fileno` wraps an existing fd instead. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno?: number) {
     this.family = family;
     this.type = type;
     this.fd = fileno ?? native.socket(family, type, proto);
+    this.timeout = fileno === undefined ? 0 : undefined;  // the addon makes every fd non-blocking
   }
 
   fileno(): number {
@@ -181,11 +209,18 @@ export class Socket {
     native.listen(this.open('listen'), Math.max(0, backlog));
   }
 
-  /** Python's accept(): raises EAGAIN when no connection is waiting. */
+  /**
+   * Python's accept(): raises EAGAIN when no connection is waiting, or with a timeout
+   * (setTimeout), waits up to that long for one and then raises a TimeoutError. The new socket
+   * is non-blocking (timeout 0) whatever the listener's timeout.
+   */
   accept(): [Socket, Address] {
-    const pair = this.tryAccept();
-    if (pair === null) throw systemError('EAGAIN', 'accept');
-    return pair;
+    let deadline = 0;
+    for (;;) {
+      const pair = this.tryAccept();
+      if (pair !== null) return pair;
+      deadline = this.waitReady(EV.READ, 'accept', deadline);
+    }
   }
 
   /** accept() that returns null instead of raising when no connection is waiting. */
@@ -195,15 +230,30 @@ export class Socket {
     return [new Socket(this.family, this.type, 0, got[0]), addressFromRaw(got[1])];
   }
 
-  /** Python's connect(): raises on any error, EINPROGRESS included (non-blocking socket). */
+  /**
+   * Python's connect(): raises on any error, EINPROGRESS included (non-blocking socket). With a
+   * timeout (setTimeout), waits up to that long for the connection, then raises a TimeoutError.
+   */
   connect(addr: Address): void {
-    const err = this.connectEx(addr);
+    const err = this.connectWithin(addr);
+    if (err === null) throw timeoutError('connect', this.timeout!, describe(addr));
     if (err !== 0) throw systemError(err, 'connect', describe(addr));
   }
 
-  /** Python's connect_ex(): 0, or the errno name ('EINPROGRESS', 'ECONNREFUSED', ...). */
+  /**
+   * Python's connect_ex(): 0, or the errno name ('EINPROGRESS', 'ECONNREFUSED', ...). With a
+   * timeout, waits for the outcome: 'EAGAIN' when it did not come in time (as Python's does).
+   */
   connectEx(addr: Address): 0 | string {
-    return native.connect(this.open('connect'), this.family, ...addressArgs(this.family, addr));
+    return this.connectWithin(addr) ?? 'EAGAIN';
+  }
+
+  // connect, waiting for the outcome in timeout mode: null when it did not come in time.
+  private connectWithin(addr: Address): 0 | string | null {
+    const err = native.connect(this.open('connect'), this.family, ...addressArgs(this.family, addr));
+    if (err !== 'EINPROGRESS' || !this.timed()) return err;
+    if (native.waitFd(this.fd, EV.WRITE, this.timeout! * 1000) === 0) return null;
+    return native.getSocketError(this.fd);
   }
 
   recv(bufsize: number, flags = 0): Buffer {
@@ -214,9 +264,12 @@ export class Socket {
 
   /** Reads into buf (at most nbytes, 0 meaning all of it); returns the count, 0 at EOF. */
   recvInto(buf: Uint8Array, nbytes = 0, flags = 0): number {
-    const n = this.tryRecvInto(buf, 0, nbytes || buf.length, flags);
-    if (n < 0) throw systemError('EAGAIN', 'recv');
-    return n;
+    let deadline = 0;
+    for (;;) {
+      const n = this.tryRecvInto(buf, 0, nbytes || buf.length, flags);
+      if (n >= 0) return n;
+      deadline = this.waitReady(EV.READ, 'recv', deadline);
+    }
   }
 
   /** recvInto that returns -1 instead of raising when nothing is there. */
@@ -233,9 +286,12 @@ export class Socket {
    * Raises EAGAIN when nothing is waiting.
    */
   recvfrom(bufsize: number, flags = 0): [Buffer, Address | null] {
-    const got = this.tryRecvfrom(bufsize, flags);
-    if (got === null) throw systemError('EAGAIN', 'recvfrom');
-    return got;
+    let deadline = 0;
+    for (;;) {
+      const got = this.tryRecvfrom(bufsize, flags);
+      if (got !== null) return got;
+      deadline = this.waitReady(EV.READ, 'recvfrom', deadline);
+    }
   }
 
   /** recvfrom() that returns null instead of raising when nothing is waiting. */
@@ -251,9 +307,12 @@ export class Socket {
    * MSG_TRUNC in flags, Linux gives the datagram's full length even when buf held less.
    */
   recvfromInto(buf: Uint8Array, nbytes = 0, flags = 0): [number, Address | null] {
-    const addr = this.tryRecvfromInto(buf, 0, nbytes || buf.length, flags);
-    if (addr === -1) throw systemError('EAGAIN', 'recvfrom');
-    return [recvInfo[0], addr];
+    let deadline = 0;
+    for (;;) {
+      const addr = this.tryRecvfromInto(buf, 0, nbytes || buf.length, flags);
+      if (addr !== -1) return [recvInfo[0], addr];
+      deadline = this.waitReady(EV.READ, 'recvfrom', deadline);
+    }
   }
 
   /**
@@ -295,9 +354,13 @@ export class Socket {
     const withFlags = typeof flagsOrAddress === 'number';
     const to = withFlags ? address : flagsOrAddress;
     if (to === undefined) throw new TypeError('sendto needs an address');
-    const n = this.trySendto(toBytes(data), to, withFlags ? flagsOrAddress : 0);
-    if (n < 0) throw systemError('EAGAIN', 'sendto', describe(to));
-    return n;
+    const bytes = toBytes(data);
+    let deadline = 0;
+    for (;;) {
+      const n = this.trySendto(bytes, to, withFlags ? flagsOrAddress : 0);
+      if (n >= 0) return n;
+      deadline = this.waitReady(EV.WRITE, 'sendto', deadline, describe(to));
+    }
   }
 
   /** sendto that returns -1 instead of raising when the send buffer is full. */
@@ -310,9 +373,13 @@ export class Socket {
   }
 
   send(data: Uint8Array | string, flags = 0): number {
-    const n = this.trySend(toBytes(data), 0, undefined, flags);
-    if (n < 0) throw systemError('EAGAIN', 'send');
-    return n;
+    const bytes = toBytes(data);
+    let deadline = 0;
+    for (;;) {
+      const n = this.trySend(bytes, 0, undefined, flags);
+      if (n >= 0) return n;
+      deadline = this.waitReady(EV.WRITE, 'send', deadline);
+    }
   }
 
   /** send that returns -1 instead of raising when the send buffer is full. */
@@ -362,12 +429,50 @@ export class Socket {
     return addressFromRaw(native.getpeername(this.open('getpeername')));
   }
 
+  /** Python's setblocking(): setTimeout(null) when true, setTimeout(0) when false. */
   setBlocking(flag: boolean): void {
     native.setBlocking(this.open('fcntl'), flag);
+    this.timeout = flag ? null : 0;
   }
 
+  /** Python's getblocking(): false only in non-blocking mode (timeout 0). */
   getBlocking(): boolean {
-    return (native.fdFlags(this.open('fcntl')) & 1) === 0;
+    return this.getTimeout() !== 0;
+  }
+
+  /**
+   * Python's settimeout(): null makes the socket blocking (the fd too: that blocks Node), 0
+   * non-blocking (the default here, where Python's default is blocking), and seconds > 0 make
+   * accept, connect, recv* and send* wait up to that long before they raise a TimeoutError
+   * (code 'ETIMEDOUT'). Seconds, as Python's; not net.Socket's setTimeout (an idle timer, in ms).
+   */
+  setTimeout(seconds: number | null): void {
+    const timeout = checkTimeout(seconds);
+    native.setBlocking(this.open('fcntl'), timeout === null);
+    this.timeout = timeout;
+  }
+
+  /** Python's gettimeout(): null (blocking), 0 (non-blocking), or the timeout in seconds. */
+  getTimeout(): number | null {
+    if (this.timeout === undefined) this.timeout = (native.fdFlags(this.open('fcntl')) & 1) === 0 ? null : 0;
+    return this.timeout;
+  }
+
+  private timed(): boolean {
+    return this.timeout !== undefined && this.timeout !== null && this.timeout > 0;
+  }
+
+  /**
+   * A call would block: raises EAGAIN, or in timeout mode waits for the fd (deadline 0: the
+   * first wait, which sets it) and returns the deadline to retry with; raises a TimeoutError
+   * once it passed, as Python's timeout applies to the whole call, not to each retry.
+   */
+  private waitReady(mask: number, syscall: string, deadline: number, detail?: string): number {
+    if (!this.timed()) throw systemError('EAGAIN', syscall, detail);
+    const at = deadline || performance.now() + this.timeout! * 1000;
+    const left = at - performance.now();
+    if (left <= 0 || native.waitFd(this.open(syscall), mask, left) === 0) throw timeoutError(syscall, this.timeout!, detail);
+    return at;
   }
 
   toString(): string {
@@ -399,4 +504,20 @@ export function inetAton(text: string): Buffer {
 /** A non-blocking, close-on-exec pipe: [readFd, writeFd]. */
 export function pipe(): [number, number] {
   return native.pipe();
+}
+
+/** One result of getaddrinfo(): Python's (family, type, proto, canonname, sockaddr). */
+export type AddrInfo = [family: number, type: number, proto: number, canonname: string, address: Address];
+
+/**
+ * Python's socket.getaddrinfo(host, port, family, type, proto, flags): the addresses to try for
+ * a host, in the order the system prefers (IPv4 and IPv6 only). It blocks while a name is
+ * resolved, as Python's does (use node:dns for a lookup that does not). A name with no address
+ * raises an error with code ENOTFOUND, as Node's dns module does (Python: socket.gaierror).
+ */
+export function getaddrinfo(
+  host: string | null, port: number | string | null, family = 0, type = 0, proto = 0, flags = 0,
+): AddrInfo[] {
+  return native.getaddrinfo(host, port, family, type, proto, flags)
+    .map(([f, t, p, canon, raw]) => [f, t, p, canon, addressFromRaw(raw)]);
 }
