@@ -313,7 +313,8 @@ void TlsConnection::UpdateStatus(bool buffer_full) {
 void TlsConnection::ThrowFailure(Napi::Env env, const char* during) {
   // Tell the peer why (the alert OpenSSL queued), best effort, then report.
   std::string all;
-  std::string reason = DrainOpenSslErrors(&all);
+  unsigned long last = 0;
+  std::string reason = DrainOpenSslErrors(&all, &last);
   FlushCipher(env, false);
   long verify = SSL_get_verify_result(ssl_);
   Napi::Error e = Napi::Error::New(env, "");
@@ -323,6 +324,7 @@ void TlsConnection::ThrowFailure(Napi::Env env, const char* during) {
                                   X509_verify_cert_error_string(verify) + ")");
     e.Set("code", "ERR_ASYNCHAT_TLS_CERT");
     e.Set("reason", name);
+    SetVerifyFields(e, ssl_, verify);
   } else {
     std::string message = std::string(during) + (reason.empty() ? " failed" : " failed: " + reason);
     if (!all.empty()) message += " (" + all + ")";
@@ -330,6 +332,7 @@ void TlsConnection::ThrowFailure(Napi::Env env, const char* during) {
     e.Set("code", handshake_done_ ? "ERR_ASYNCHAT_TLS_PROTOCOL" : "ERR_ASYNCHAT_TLS_HANDSHAKE");
     if (!reason.empty()) e.Set("reason", reason);
   }
+  SetSslErrorFields(e, last);
   throw e;
 }
 
@@ -357,6 +360,7 @@ Napi::Value TlsConnection::Handshake(const Napi::CallbackInfo& info) {
         Napi::Error e = Napi::Error::New(env, "TLS handshake failed: the peer closed the connection (EOF occurred in violation of protocol)");
         e.Set("code", "ERR_ASYNCHAT_TLS_HANDSHAKE");
         e.Set("reason", "unexpected eof while reading");
+        SetEofFields(e);
         throw e;
       }
     }
@@ -401,6 +405,7 @@ ssize_t TlsConnection::ReadPlain(Napi::Env env, uint8_t* dst, size_t len) {
       Napi::Error e = Napi::Error::New(env, "EOF occurred in violation of protocol (the peer closed without close_notify)");
       e.Set("code", "ERR_ASYNCHAT_TLS_EOF");
       e.Set("reason", "unexpected eof while reading");
+      SetEofFields(e);
       throw e;
     }
     if (err == SSL_ERROR_ZERO_RETURN) {
@@ -555,6 +560,7 @@ Napi::Value TlsConnection::Shutdown(const Napi::CallbackInfo& info) {
     if (n == 0) {
       Napi::Error e = Napi::Error::New(env, "EOF occurred in violation of protocol (no close_notify during unwrap)");
       e.Set("code", "ERR_ASYNCHAT_TLS_EOF");
+      SetEofFields(e);
       throw e;
     }
     UpdateStatus(false);

@@ -152,6 +152,34 @@ export class ExitNow extends Error {
   }
 }
 
+/** Python's ssl.SSL_ERROR_SSL: OpenSSL reported a failure (a TLS error's `sslErrno`). */
+export const SSL_ERROR_SSL = 1;
+/** Python's ssl.SSL_ERROR_SYSCALL: a failure OpenSSL said nothing about. */
+export const SSL_ERROR_SYSCALL = 5;
+/** Python's ssl.SSL_ERROR_EOF (SSLEOFError): the peer closed without close_notify. */
+export const SSL_ERROR_EOF = 8;
+
+/**
+ * What a TLS error (code ERR_ASYNCHAT_TLS_*) carries: `reason` as OpenSSL words it (the verify
+ * result's name for ERR_ASYNCHAT_TLS_CERT), and Python's ssl.SSLError fields, each absent where
+ * Python's is None, so that a port switches on what it switched on in Python.
+ */
+export interface TlsErrorFields {
+  code: string;
+  /** OpenSSL's reason ('wrong version number'), or the verify result ('DEPTH_ZERO_SELF_SIGNED_CERT'). */
+  reason?: string;
+  /** Python's SSLError.library: the OpenSSL library that raised it ('SSL', 'PEM', 'X509'). */
+  library?: string;
+  /** Python's SSLError.reason: the reason's name ('WRONG_VERSION_NUMBER', 'CERTIFICATE_VERIFY_FAILED'). */
+  sslReason?: string;
+  /** Python's SSLError.errno: SSL_ERROR_SSL, SSL_ERROR_SYSCALL or SSL_ERROR_EOF. */
+  sslErrno?: number;
+  /** Python's SSLCertVerificationError.verify_code: the X509_V_ERR_* number. */
+  verifyCode?: number;
+  /** Python's verify_message ('self-signed certificate', "Hostname mismatch, certificate is not valid for 'x'."). */
+  verifyMessage?: string;
+}
+
 /** Errnos that mean the peer is gone: dispatch turns them into handleClose, silently. */
 export const DISCONNECTED: ReadonlySet<string> = new Set([
   'ECONNRESET', 'ENOTCONN', 'ESHUTDOWN', 'ECONNABORTED', 'EPIPE', 'EBADF',

@@ -6,7 +6,10 @@ export * as asyncore from './asyncore';
 export * from './asynchat';
 export * as asynchat from './asynchat';
 export * from './tls';
-export { AsynchatError, isSystemError, strerror, systemError, type SystemError } from './errors';
+export {
+  AsynchatError, isSystemError, strerror, systemError, timeoutError, SSL_ERROR_EOF, SSL_ERROR_SSL, SSL_ERROR_SYSCALL,
+  type SystemError, type TlsErrorFields,
+} from './errors';
 export {
   native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type NativeTlsConnection,
   type RawAddress,

@@ -56,7 +56,7 @@ class DummyFTPHandler extends AsyncChat {
   constructor(conn: Socket, readonly map: SocketMap, private readonly pasvTimeout: number) {
     super(conn, map);
     // tells the socket to handle urgent data inline (ABOR command)
-    this.socket!.setsockopt(SOL_SOCKET, SO_OOBINLINE, 1);
+    (this.socket as Socket).setsockopt(SOL_SOCKET, SO_OOBINLINE, 1);
     this.setTerminator('\r\n');
     this.push('220 welcome');
   }
@@ -85,7 +85,7 @@ class DummyFTPHandler extends AsyncChat {
   }
 
   cmd_pasv(): void {
-    const sock = createServer([(this.socket!.getsockname() as [string, number])[0], 0]);
+    const sock = createServer([((this.socket as Socket).getsockname() as [string, number])[0], 0]);
     try {
       sock.setTimeout(this.pasvTimeout);
       const port = (sock.getsockname() as [string, number])[1];
@@ -143,7 +143,7 @@ class DummyFTPServer extends Dispatcher {
   }
 
   get port(): number {
-    return (this.socket!.getsockname() as [string, number])[1];
+    return ((this.socket as Socket).getsockname() as [string, number])[1];
   }
 
   override handleAccepted(conn: Socket): void {
@@ -160,7 +160,10 @@ function python(script: string, port: number): { done: Promise<string> } {
   child.stderr.on('data', (d) => (out += d));
   const done = new Promise<string>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`python3 exited ${code}:\n${out}`))));
+    child.once('close', (code) => {
+      if (code === 0) resolve(out);
+      else reject(new Error(`python3 exited ${code}:\n${out}`));
+    });
   });
   return { done };
 }
@@ -168,7 +171,9 @@ function python(script: string, port: number): { done: Promise<string> } {
 /** Serves the map in `mode` until it is empty (bounded: a stuck session is closed after 15 s). */
 async function serve(mode: Mode, map: SocketMap): Promise<void> {
   const guard = callLater({ seconds: 15, map }, () => closeAll(map, true));
-  const stopped = (): void => guard.cancel();
+  const stopped = (): void => {
+    guard.cancel();
+  };
   if (mode === 'blocking') {
     while (map.size > 0) loop({ map, timeout: 0.05, count: 1 });
     stopped();

@@ -127,7 +127,7 @@ describe('createConnection', () => {
     }
     const d = new Reader(createConnection(['127.0.0.1', portOf(srv)], { timeout: 3 }), map);
     expect(d.connected).toBe(true);
-    expect(d.socket!.getTimeout()).toBe(0);  // the Dispatcher made it non-blocking, as Python's does
+    expect((d.socket as Socket).getTimeout()).toBe(0);  // the Dispatcher made it non-blocking, as Python's does
     srv.setTimeout(5);
     const [conn] = srv.accept();
     track(conn).send('over the wire');
