@@ -20,7 +20,9 @@
 // while Node has not delivered it yet (the program is still in the synchronous code that goes
 // on to call loop()). So each signal also has an unreferenced uv_signal_t on Node's loop that
 // counts deliveries: a wait stops for a signal caught more times than Node delivered it and
-// than earlier waits already stopped for it.
+// than earlier waits already stopped for it. (Left to chance: a loop() called from a listener
+// while Node delivers that very signal returns at once for it when Node's batch reaches that
+// listener before our handle; libuv orders the two by address.)
 #pragma once
 
 #include <napi.h>

@@ -64,6 +64,17 @@ async function start(args: string[]): Promise<Server> {
   return { child, port: Number(ready[1]), output: () => out, waitFor, exited };
 }
 
+/** The child's exit, or a failure naming what it printed if it has not exited within ms. */
+function exitWithin(server: Server, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still running after ${ms} ms; output:\n${server.output()}`)), ms);
+    void server.exited.then((r) => {
+      clearTimeout(timer);
+      resolve(r);
+    });
+  });
+}
+
 /** Ends the child whatever happened (a failed test must not leave it behind). */
 async function stop(server: Server): Promise<void> {
   if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
@@ -91,8 +102,10 @@ async function timed<T>(p: Promise<T>): Promise<[T, number]> {
 }
 
 // loop() waits up to 60 s per iteration in the fixture: ending well within this bound shows
-// the signal ended the wait itself.
+// the signal ended the wait itself (a loaded machine included).
 const PROMPT_MS = 5000;
+// A process that is to die of a signal, or to end after one: it has, within this.
+const EXIT_MS = 10_000;
 
 describe(`a blocking loop() and signals (${backend})`, () => {
   for (const how of ['loop', 'poll'] as const) {
@@ -102,7 +115,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
         try {
           const client = await connect(server.port);
           server.child.kill(sig);
-          const [{ code, signal }, ms] = await timed(server.exited);
+          const [{ code, signal }, ms] = await timed(exitWithin(server, EXIT_MS));
           await client.ended;  // closeAll() closed the connection
           client.socket.destroy();
           expect({ code, signal }, server.output()).toEqual({ code: 0, signal: null });
@@ -124,7 +137,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
       try {
         await connect(server.port).then((c) => c.socket.destroy());
         server.child.kill(sig);
-        const { code, signal } = await server.exited;
+        const { code, signal } = await exitWithin(server, EXIT_MS);
         expect({ code, signal }, server.output()).toEqual({ code: null, signal: sig });
         expect(server.output()).not.toMatch(/loop returned|closed|ran/);
       } finally {
@@ -137,7 +150,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
     const server = await start(['loop', 'listen=SIGUSR2']);
     try {
       server.child.kill('SIGUSR2');
-      const { code } = await server.exited;
+      const { code } = await exitWithin(server, EXIT_MS);
       expect(code, server.output()).toBe(0);
       expect(server.output()).toMatch(/loop returned SIGUSR2\nclosed 1\nlistener SIGUSR2\n$/);
     } finally {
@@ -157,7 +170,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
       const second = await connect(server.port);
       expect(server.output()).not.toMatch(/loop returned/);
       server.child.kill('SIGTERM');
-      const { code } = await server.exited;
+      const { code } = await exitWithin(server, EXIT_MS);
       await Promise.all([first.ended, second.ended]);
       first.socket.destroy();
       second.socket.destroy();
@@ -175,7 +188,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
       const socket = net.connect(server.port, '127.0.0.1');
       socket.on('error', () => {});
       socket.write('go\n');  // the handler sends SIGTERM to its own process, then works 200 ms
-      const { code } = await server.exited;
+      const { code } = await exitWithin(server, EXIT_MS);
       socket.destroy();
       expect(code, server.output()).toBe(0);
       const returned = Number(/returned (\d+)\n/.exec(server.output())?.[1]);
@@ -190,7 +203,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
   it('a signal that came before loop() was called ends it at once', async () => {
     const server = await start(['before', 'listen=SIGTERM']);
     try {
-      const { code } = await server.exited;
+      const { code } = await exitWithin(server, EXIT_MS);
       expect(code, server.output()).toBe(0);
       expect(server.output()).toBe(`ready ${server.port}\nloop returned SIGTERM\nclosed 1\nlistener SIGTERM\n`);
     } finally {
@@ -205,7 +218,7 @@ describe(`a blocking loop() and signals (${backend})`, () => {
       const client = await connect(server.port);  // loop() serves: it did not return for SIGHUP
       expect(server.output()).not.toMatch(/loop returned/);
       server.child.kill('SIGTERM');
-      const { code } = await server.exited;
+      const { code } = await exitWithin(server, EXIT_MS);
       await client.ended;
       client.socket.destroy();
       expect(code, server.output()).toBe(0);
