@@ -100,30 +100,26 @@ void SignalWatch::CloseLoop() {
   pending_ = 0;
 }
 
+uv_signal_t* SignalWatch::NewHandle(Napi::Env env, uv_loop_t* loop) {
+  auto* handle = new uv_signal_t;
+  int rc = uv_signal_init(loop, handle);
+  if (rc != 0) {
+    delete handle;
+    ThrowSystemError(env, -rc, "uv_signal_init");
+  }
+  handle->data = this;
+  return handle;
+}
+
 void SignalWatch::Start(Napi::Env env, int signum) {
   if (static_cast<size_t>(signum) >= slots_.size()) slots_.resize(static_cast<size_t>(signum) + 1);
   Slot& slot = slots_[signum];
   slot.caught = slot.delivered = slot.stopped = 0;
-  if (slot.caught_handle == nullptr) {
-    auto* handle = new uv_signal_t;
-    int rc = uv_signal_init(loop_, handle);
-    if (rc != 0) {
-      delete handle;
-      ThrowSystemError(env, -rc, "uv_signal_init");
-    }
-    handle->data = this;
-    slot.caught_handle = handle;
-  }
+  if (slot.caught_handle == nullptr) slot.caught_handle = NewHandle(env, loop_);
   if (slot.delivered_handle == nullptr) {
-    auto* handle = new uv_signal_t;
-    int rc = uv_signal_init(node_loop_, handle);
-    if (rc != 0) {
-      delete handle;
-      ThrowSystemError(env, -rc, "uv_signal_init");
-    }
-    handle->data = this;
-    uv_unref(reinterpret_cast<uv_handle_t*>(handle));  // Node's own listeners do not keep it alive either
-    slot.delivered_handle = handle;
+    slot.delivered_handle = NewHandle(env, node_loop_);
+    // Node's own signal handles do not keep its loop alive either (see TakeStop for when it does).
+    uv_unref(reinterpret_cast<uv_handle_t*>(slot.delivered_handle));
   }
   int rc = uv_signal_start(slot.caught_handle, OnCaught, signum);
   if (rc == 0) {

@@ -66,6 +66,7 @@ class SignalWatch {
   static void OnDelivered(uv_signal_t* handle, int signum);
   bool Pending(const Slot& slot) const;
   void UpdatePending();
+  uv_signal_t* NewHandle(Napi::Env env, uv_loop_t* loop);
   void Start(Napi::Env env, int signum);
   void Stop(Slot& slot);
   void OpenLoop(Napi::Env env);
