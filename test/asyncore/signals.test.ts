@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { defaultBackend } from '../../src/binding/backends';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'signal-server.cjs');
@@ -22,11 +22,19 @@ interface Server {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+// Every child, killed after its test whatever happened (a test that timed out included).
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+});
+
 async function start(args: string[]): Promise<Server> {
   const child = spawn(process.execPath, [fixture, ...args], {
     env: { ...process.env, ASYNCHAT_BACKEND: backend },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let out = '';
   const changed: Array<() => void> = [];
   const keep = (chunk: Buffer): void => {
