@@ -169,6 +169,18 @@ function toBytes(data: Uint8Array | string): Uint8Array {
   throw new TypeError('data must be a Buffer, Uint8Array or string');
 }
 
+// Output the engine corks (pushed during a batch, written at its end) must go out before this
+// thread blocks on a socket: a handler that pushes a reply and then waits for the peer to act on
+// it (test_ftplib's cmd_pasv pushes its 227 reply, then blocks in accept()) would otherwise wait
+// for a reply that was never sent. The engine registers what writes it (the binding cannot
+// import the engine).
+let beforeBlocking: () => void = () => {};
+
+/** @internal Registers what runs before a socket call may block (the engine's corked output). */
+export function onBeforeBlocking(write: () => void): void {
+  beforeBlocking = write;
+}
+
 /** A non-blocking socket on a file descriptor, with Python's socket methods (what dispatchers hold). */
 export class Socket {
   readonly family: number;
@@ -194,6 +206,11 @@ export class Socket {
 
   fileno(): number {
     return this.fd;
+  }
+
+  /** A call on a blocking socket (setTimeout(null)) may block: what is corked goes out first. */
+  private mayBlock(): void {
+    if (this.timeout === null) beforeBlocking();
   }
 
   private open(syscall: string): number {
@@ -225,6 +242,7 @@ export class Socket {
 
   /** accept() that returns null instead of raising when no connection is waiting. */
   tryAccept(): [Socket, Address] | null {
+    this.mayBlock();
     const got = native.accept(this.open('accept'));
     if (got === null) return null;
     return [new Socket(this.family, this.type, 0, got[0]), addressFromRaw(got[1])];
@@ -250,8 +268,10 @@ export class Socket {
 
   // connect, waiting for the outcome in timeout mode: null when it did not come in time.
   private connectWithin(addr: Address): 0 | string | null {
+    this.mayBlock();
     const err = native.connect(this.open('connect'), this.family, ...addressArgs(this.family, addr));
     if (err !== 'EINPROGRESS' || !this.timed()) return err;
+    beforeBlocking();
     if (native.waitFd(this.fd, EV.WRITE, this.timeout! * 1000) === 0) return null;
     return native.getSocketError(this.fd);
   }
@@ -274,6 +294,7 @@ export class Socket {
 
   /** recvInto that returns -1 instead of raising when nothing is there. */
   tryRecvInto(buf: Uint8Array, offset = 0, length = buf.length - offset, flags = 0): number {
+    this.mayBlock();
     const n = native.recv(this.open('recv'), buf, offset, length, flags);
     this._drained = n < 0;
     if (n >= 0) this._received++;
@@ -332,6 +353,7 @@ export class Socket {
    * nothing is waiting. The count and the message flags are in lastRecv().
    */
   tryRecvfromInto(buf: Uint8Array, offset = 0, length = buf.length - offset, flags = 0): Address | null | -1 {
+    this.mayBlock();
     const addr = native.recvfrom(this.open('recvfrom'), buf, offset, length, flags, recvInfo);
     if (addr === -1) {
       this._drained = true;
@@ -365,6 +387,7 @@ export class Socket {
 
   /** sendto that returns -1 instead of raising when the send buffer is full. */
   trySendto(data: Uint8Array, address: Address, flags = 0, offset = 0, length = data.length - offset): number {
+    this.mayBlock();
     const fd = this.open('sendto');
     checkAddress(this.family, address);
     // Arguments spelled out, not spread from an array: sendto runs once per datagram.
@@ -384,6 +407,7 @@ export class Socket {
 
   /** send that returns -1 instead of raising when the send buffer is full. */
   trySend(data: Uint8Array, offset = 0, length = data.length - offset, flags = 0): number {
+    this.mayBlock();
     return native.send(this.open('send'), data, offset, length, flags);
   }
 
@@ -471,6 +495,7 @@ export class Socket {
     if (!this.timed()) throw systemError('EAGAIN', syscall, detail);
     const at = deadline || performance.now() + this.timeout! * 1000;
     const left = at - performance.now();
+    if (left > 0) beforeBlocking();
     if (left <= 0 || native.waitFd(this.open(syscall), mask, left) === 0) throw timeoutError(syscall, this.timeout!, detail);
     return at;
   }

@@ -15,6 +15,7 @@
 // (idle-checks.ts), paused listeners, made-up read events (read-again.ts), closes that finish
 // after the channel is gone (lingering.ts), and readwrite itself (dispatch.ts).
 import { native, type NativeReactor } from '../binding/native';
+import { onBeforeBlocking } from '../binding/socket';
 import { AsynchatError, ExitNow } from '../errors';
 import { compactTraceback } from '../asyncore/traceback';
 import { ToldInterest } from './told-interest';
@@ -305,6 +306,7 @@ export class MapState {
     this.lingering.endAll();
     this.reactor?.close();
     this.reactor = new native.Reactor(backend, this.events);
+    serving.add(this);
     this.told = new ToldInterest(this.reactor);
     this.backend = backend;
     // The new reactor knows no fd yet: every channel tells it at the next flush.
@@ -319,6 +321,7 @@ export class MapState {
     this.reactor?.close();
     this.reactor = null;
     this.told = null;
+    serving.delete(this);
   }
 
   /** Delivers the `count` events the reactor wrote, then flushes. */
@@ -377,6 +380,24 @@ export class MapState {
 }
 
 const states = new WeakMap<SocketMap, MapState>();
+// The maps with a reactor (a loop serves them, or served them and may again).
+const serving = new Set<MapState>();
+let writingCorked = false;
+
+/**
+ * Writes what every served map has corked (output pushed during the batch, written at its end
+ * otherwise): the thread is about to block in a socket call, and the peer may be waiting for it.
+ */
+export function writeCorkedOutput(): void {
+  if (writingCorked) return;
+  writingCorked = true;
+  try {
+    for (const state of serving) state.flush();
+  } finally {
+    writingCorked = false;
+  }
+}
+onBeforeBlocking(writeCorkedOutput);
 
 export function stateOf(map: SocketMap): MapState {
   let state = states.get(map);

@@ -85,15 +85,14 @@ class DummyFTPHandler extends AsyncChat {
   }
 
   cmd_pasv(): void {
-    const sock = createServer([((this.socket as Socket).getsockname() as [string, number])[0], 0]);
+    const sock = createServer([(this.socket!.getsockname() as [string, number])[0], 0]);
     try {
       sock.setTimeout(this.pasvTimeout);
       const port = (sock.getsockname() as [string, number])[1];
       const ip = '252.253.254.255'.replace(/\./g, ',');  // fake_pasv_server_ip (bpo-43285)
       this.push(`227 entering passive mode (${ip},${Math.trunc(port / 256)},${port % 256})`);
-      // Until push() sends at once as Python's does (issue 23, the lead's part): the reply
-      // would wait in the queue while accept() blocks, and the client never connects.
-      this.initiateSend();
+      // As test_ftplib wrote it: the reply is corked until the end of the batch, but a socket
+      // call about to block (accept() with a timeout) writes corked output first.
       const [conn] = sock.accept();
       this.dtp = new DummyDTPHandler(conn, this);
     } finally {
@@ -143,7 +142,7 @@ class DummyFTPServer extends Dispatcher {
   }
 
   get port(): number {
-    return ((this.socket as Socket).getsockname() as [string, number])[1];
+    return (this.socket!.getsockname() as [string, number])[1];
   }
 
   override handleAccepted(conn: Socket): void {
