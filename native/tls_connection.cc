@@ -203,11 +203,7 @@ void TlsConnection::Release() {
 }
 
 SSL* TlsConnection::Live(Napi::Env env) {
-  if (ssl_ == nullptr) {
-    Napi::Error e = Napi::Error::New(env, "the TLS connection was freed");
-    e.Set("code", "ERR_ASYNCHAT_TLS_STATE");
-    throw e;
-  }
+  if (ssl_ == nullptr) throw CodedError(env, "ERR_ASYNCHAT_TLS_STATE", "the TLS connection was freed");
   return ssl_;
 }
 
@@ -317,19 +313,17 @@ void TlsConnection::ThrowFailure(Napi::Env env, const char* during) {
   std::string reason = DrainOpenSslErrors(&all, &last);
   FlushCipher(env, false);
   long verify = SSL_get_verify_result(ssl_);
-  Napi::Error e = Napi::Error::New(env, "");
+  Napi::Error e;
   if (!handshake_done_ && verify != X509_V_OK) {
     std::string name = VerifyResultName(verify);
-    e = Napi::Error::New(env, std::string("certificate verification failed: ") + name + " (" +
-                                  X509_verify_cert_error_string(verify) + ")");
-    e.Set("code", "ERR_ASYNCHAT_TLS_CERT");
+    e = CodedError(env, "ERR_ASYNCHAT_TLS_CERT", std::string("certificate verification failed: ") + name + " (" +
+                                                     X509_verify_cert_error_string(verify) + ")");
     e.Set("reason", name);
     SetVerifyFields(e, ssl_, verify);
   } else {
     std::string message = std::string(during) + (reason.empty() ? " failed" : " failed: " + reason);
     if (!all.empty()) message += " (" + all + ")";
-    e = Napi::Error::New(env, message);
-    e.Set("code", handshake_done_ ? "ERR_ASYNCHAT_TLS_PROTOCOL" : "ERR_ASYNCHAT_TLS_HANDSHAKE");
+    e = CodedError(env, handshake_done_ ? "ERR_ASYNCHAT_TLS_PROTOCOL" : "ERR_ASYNCHAT_TLS_HANDSHAKE", message);
     if (!reason.empty()) e.Set("reason", reason);
   }
   SetSslErrorFields(e, last);
@@ -357,11 +351,8 @@ Napi::Value TlsConnection::Handshake(const Napi::CallbackInfo& info) {
       ssize_t n = Fill(env, false);
       if (n > 0) continue;
       if (n == 0) {
-        Napi::Error e = Napi::Error::New(env, "TLS handshake failed: the peer closed the connection (EOF occurred in violation of protocol)");
-        e.Set("code", "ERR_ASYNCHAT_TLS_HANDSHAKE");
-        e.Set("reason", "unexpected eof while reading");
-        SetEofFields(e);
-        throw e;
+        throw TlsEofError(env, "ERR_ASYNCHAT_TLS_HANDSHAKE",
+                          "TLS handshake failed: the peer closed the connection (EOF occurred in violation of protocol)");
       }
     }
     UpdateStatus(false);
@@ -402,11 +393,7 @@ ssize_t TlsConnection::ReadPlain(Napi::Env env, uint8_t* dst, size_t len) {
       }
       // End of stream without close_notify: a truncation attack or a careless peer.
       FlushCipher(env, false);
-      Napi::Error e = Napi::Error::New(env, "EOF occurred in violation of protocol (the peer closed without close_notify)");
-      e.Set("code", "ERR_ASYNCHAT_TLS_EOF");
-      e.Set("reason", "unexpected eof while reading");
-      SetEofFields(e);
-      throw e;
+      throw TlsEofError(env, "ERR_ASYNCHAT_TLS_EOF", "EOF occurred in violation of protocol (the peer closed without close_notify)");
     }
     if (err == SSL_ERROR_ZERO_RETURN) {
       peer_closed_ = true;
@@ -558,10 +545,7 @@ Napi::Value TlsConnection::Shutdown(const Napi::CallbackInfo& info) {
     ssize_t n = Fill(env, true);
     if (n > 0) continue;
     if (n == 0) {
-      Napi::Error e = Napi::Error::New(env, "EOF occurred in violation of protocol (no close_notify during unwrap)");
-      e.Set("code", "ERR_ASYNCHAT_TLS_EOF");
-      SetEofFields(e);
-      throw e;
+      throw TlsEofError(env, "ERR_ASYNCHAT_TLS_EOF", "EOF occurred in violation of protocol (no close_notify during unwrap)");
     }
     UpdateStatus(false);
     return Napi::Number::New(env, kWantRead | (pending > 0 ? kWantWrite : 0));

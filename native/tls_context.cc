@@ -38,9 +38,7 @@ int VersionArg(Napi::Env env, const Napi::Value& v, int fallback) {
   if (s == "TLSv1.3") return TLS1_3_VERSION;
   if (s == "TLSv1.1") return TLS1_1_VERSION;
   if (s == "TLSv1") return TLS1_VERSION;
-  Napi::Error e = Napi::RangeError::New(env, "TLS version must be 'TLSv1', 'TLSv1.1', 'TLSv1.2' or 'TLSv1.3', got " + s);
-  e.Set("code", kBadOption);
-  throw e;
+  throw TlsError(env, kBadOption, "TLS version must be 'TLSv1', 'TLSv1.1', 'TLSv1.2' or 'TLSv1.3', got " + s);
 }
 
 // rejectUnauthorized: false still verifies (tlsInfo() reports why a peer is not authorized),

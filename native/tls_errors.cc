@@ -1,6 +1,8 @@
 #ifdef ASYNCHAT_HAVE_TLS
 #include "tls_errors.h"
 
+#include "errors.h"
+
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
@@ -147,6 +149,13 @@ void SetEofFields(Napi::Error& error) {
   error.Set("sslErrno", Napi::Number::New(error.Env(), kPySslErrorEof));
   error.Set("library", "SSL");
   error.Set("sslReason", "UNEXPECTED_EOF_WHILE_READING");
+}
+
+Napi::Error TlsEofError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error e = CodedError(env, code, message);
+  e.Set("reason", "unexpected eof while reading");
+  SetEofFields(e);
+  return e;
 }
 
 }  // namespace asynchat

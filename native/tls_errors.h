@@ -44,6 +44,10 @@ void SetVerifyFields(Napi::Error& error, SSL* ssl, long verify);
 // "UNEXPECTED_EOF_WHILE_READING", as Python's OpenSSL 3 reports it (our memory BIOs never
 // report an EOF to OpenSSL, so it is not in the error queue to be read from).
 void SetEofFields(Napi::Error& error);
+// An end of stream where TLS needed more (a truncation): `code` (ERR_ASYNCHAT_TLS_EOF, or
+// ERR_ASYNCHAT_TLS_HANDSHAKE during the handshake), reason "unexpected eof while reading" as
+// OpenSSL 3 words it, and the EOF fields above.
+Napi::Error TlsEofError(Napi::Env env, const char* code, const std::string& message);
 
 }  // namespace asynchat
 

@@ -3,6 +3,8 @@
 // the same names that throw ERR_ASYNCHAT_NO_TLS, so that the addon still builds and loads.
 #include "tls.h"
 
+#include "errors.h"
+
 #ifdef ASYNCHAT_HAVE_TLS
 #include <openssl/crypto.h>
 
@@ -15,9 +17,9 @@ namespace asynchat {
 #ifndef ASYNCHAT_HAVE_TLS
 namespace {
 Napi::Value NoTls(const Napi::CallbackInfo& info) {
-  Napi::Error e = Napi::Error::New(info.Env(), "TLS is not available: this build of the addon has no OpenSSL (the build found no openssl/ssl.h in Node's include folder, or ran with ASYNCHAT_NO_TLS=1)");
-  e.Set("code", "ERR_ASYNCHAT_NO_TLS");
-  throw e;
+  throw CodedError(info.Env(), "ERR_ASYNCHAT_NO_TLS",
+                   "TLS is not available: this build of the addon has no OpenSSL (the build found no openssl/ssl.h in "
+                   "Node's include folder, or ran with ASYNCHAT_NO_TLS=1)");
 }
 }  // namespace
 #endif
