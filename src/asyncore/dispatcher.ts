@@ -14,17 +14,13 @@ import { startTlsOn, stopTlsOn, type StartTlsOptions } from '../tls/dispatcher-t
 import type { TlsContext } from '../tls/context';
 import type { TlsInfo } from '../tls/info';
 import { DispatcherCore, checkSeconds, dispatcherBase, formatAddr } from './dispatcher-core';
+import type { TransportSocket } from '../engine/transport';
 
 /** The global map, fd -> dispatcher, used by loop(), poll() and closeAll() by default. */
 export const socketMap: SocketMap = new Map();
 
 /** What a dispatcher needs of its socket: a Socket, or a FileWrapper around a plain fd. */
-export interface SocketLike {
-  fileno(): number;
-  close(): void;
-  tryRecvInto(buf: Uint8Array, offset?: number, length?: number): number;
-  trySend(data: Uint8Array, offset?: number, length?: number): number;
-  recv(bufsize: number): Buffer;
+export interface SocketLike extends TransportSocket {
   send(data: Uint8Array | string): number;
   getsockopt(level: number, option: number): number;
   setBlocking?(flag: boolean): void;

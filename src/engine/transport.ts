@@ -14,7 +14,7 @@ import type { OutputQueue, VectorWriter, WriteOutcome } from './output-queue';
 import type { Lingering } from './lingering';
 import type { TlsInfo } from '../tls/info';
 
-/** What a transport needs of the channel's socket (asyncore's SocketLike). */
+/** What a transport needs of the channel's socket (the part of asyncore's SocketLike it uses). */
 export interface TransportSocket {
   fileno(): number;
   close(): void;

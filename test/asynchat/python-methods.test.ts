@@ -3,13 +3,13 @@
 // subclass that overrides either sees every byte, its records are built from what its recv()
 // returns, and partial sends resume, in both run modes and over TLS; checked against Python
 // 3.11's asynchat on the same bytes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AsyncChat } from '../../src/asynchat/async-chat';
 import type { SocketMap } from '../../src/engine/map-state';
 import { AF_INET, type Socket } from '../../src/binding/socket';
-import { createTlsContext, type TlsContext } from '../../src/tls/context';
+import type { TlsContext } from '../../src/tls/context';
 import { Listener, MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
-import { canTls, hasPython, makePki, type Pki } from '../helpers/tls';
+import { canTls, hasPython, tlsContexts } from '../helpers/tls';
 import { startPython } from '../helpers/python-server';
 
 // Lines of every length from 0 to 100, lowercase: 5,150 bytes with their terminators.
@@ -88,25 +88,16 @@ class Client extends AsyncChat {
 }
 
 describe.each(MODES)('recv()/send() overrides (%s)', (mode) => {
-  let pki: Pki | undefined;
-  let serverTls: TlsContext | undefined;
-  let clientTls: TlsContext | undefined;
-  beforeAll(() => {
-    if (!canTls) return;
-    pki = makePki();
-    serverTls = createTlsContext({ cert: pki.serverCert, key: pki.serverKey });
-    clientTls = createTlsContext({ ca: pki.caCert });
-  });
-  afterAll(() => pki?.cleanup());
+  const contexts = tlsContexts();
 
   for (const overTls of [false, true]) {
     it.skipIf(overTls && !canTls)(`see every byte, build the records from what recv() returns, resume partial sends${overTls ? ' (TLS)' : ''}`, async () => {
       await withMap(mode, async (d) => {
         let server: Throttled | null = null;
         const listener = new Listener(d.map, (sock) => {
-          server = new Throttled(sock, d.map, d, overTls ? serverTls : undefined);
+          server = new Throttled(sock, d.map, d, overTls ? contexts.server() : undefined);
         });
-        const client = new Client(d.map, listener.port, d, ECHO.length, overTls ? clientTls : undefined);
+        const client = new Client(d.map, listener.port, d, ECHO.length, overTls ? contexts.client() : undefined);
         await d.until(() => client.closed, 'the whole echo', 10_000);
         const s = server!;
         expect(s.received).toBe(PAYLOAD.length);

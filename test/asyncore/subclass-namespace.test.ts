@@ -6,14 +6,14 @@
 // modes and over TLS; and no other underscore name of the library is reachable.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AsyncChat } from '../../src/asynchat/async-chat';
 import { Dispatcher, DispatcherWithSend } from '../../src/asyncore/dispatcher';
 import type { SocketMap } from '../../src/engine/map-state';
 import { AF_INET, type Socket } from '../../src/binding/socket';
-import { createTlsContext, type TlsContext } from '../../src/tls/context';
+import type { TlsContext } from '../../src/tls/context';
 import { Listener, MODES, QUIET, withMap, type Driver } from '../helpers/asynchat';
-import { canTls, makePki, type Pki } from '../helpers/tls';
+import { canTls, tlsContexts } from '../helpers/tls';
 
 // Every name the library used on the channel before its state moved to the engine's record,
 // and the private members AsyncChat had.
@@ -76,25 +76,16 @@ class SquattingClient extends AsyncChat {
 }
 
 describe.each(MODES)('a subclass with fields named like the library\'s internals (%s)', (mode) => {
-  let pki: Pki | undefined;
-  let serverTls: TlsContext | undefined;
-  let clientTls: TlsContext | undefined;
-  beforeAll(() => {
-    if (!canTls) return;
-    pki = makePki();
-    serverTls = createTlsContext({ cert: pki.serverCert, key: pki.serverKey });
-    clientTls = createTlsContext({ ca: pki.caCert });
-  });
-  afterAll(() => pki?.cleanup());
+  const contexts = tlsContexts();
 
   for (const overTls of [false, true]) {
     it.skipIf(overTls && !canTls)(`serves, closes and leaves nothing behind${overTls ? ' (TLS)' : ''}`, async () => {
       await withMap(mode, async (d) => {
         let server: SquattingEcho | null = null;
         const listener = new Listener(d.map, (sock) => {
-          server = new SquattingEcho(sock, d.map, d, overTls ? serverTls : undefined);
+          server = new SquattingEcho(sock, d.map, d, overTls ? contexts.server() : undefined);
         });
-        const client = new SquattingClient(d.map, listener.port, d, 200, overTls ? clientTls : undefined);
+        const client = new SquattingClient(d.map, listener.port, d, 200, overTls ? contexts.client() : undefined);
         await d.until(() => client.closed && server !== null && server.closed, 'the echo, and both ends closed', 10_000);
         expect(client.text).toBe(Array.from({ length: 200 }, (_, i) => `line ${i}\n`).join(''));
         // Their own fields are still theirs.

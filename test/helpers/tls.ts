@@ -6,7 +6,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tlsAvailable } from '../../src/tls/context';
+import { afterAll, beforeAll } from 'vitest';
+import { createTlsContext, tlsAvailable, type TlsContext } from '../../src/tls/context';
 import { environmentFor, hasCommand } from '../examples/helpers';
 
 export const hasOpenssl = hasCommand('openssl', ['version']);
@@ -85,4 +86,22 @@ export function runClient(cmd: string, args: string[], input?: string, timeoutMs
     });
     if (input !== undefined) child.stdin.end(input);
   });
+}
+
+/**
+ * A test PKI, a server context and a client context that trusts its CA, made before the tests of
+ * the describe this is called in (when TLS can run there) and cleaned up after them.
+ */
+export function tlsContexts(): { server(): TlsContext | undefined; client(): TlsContext | undefined } {
+  let pki: Pki | undefined;
+  let server: TlsContext | undefined;
+  let client: TlsContext | undefined;
+  beforeAll(() => {
+    if (!canTls) return;
+    pki = makePki();
+    server = createTlsContext({ cert: pki.serverCert, key: pki.serverKey });
+    client = createTlsContext({ ca: pki.caCert });
+  });
+  afterAll(() => pki?.cleanup());
+  return { server: () => server, client: () => client };
 }
