@@ -4,6 +4,7 @@
 
 #include "addon_state.h"
 #include "datagrams.h"
+#include "parse_frames.h"
 #include "poller.h"
 #include "reactor.h"
 #include "scan.h"
@@ -60,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDatagrams(env, exports);
   InitScan(env, exports);
   InitSignals(env, exports);
+  InitParseFrames(env, exports);
   InitTls(env, exports);
   return exports;
 }
