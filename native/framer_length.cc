@@ -54,12 +54,9 @@ size_t ParseLengthPrefixed(const uint8_t* b, size_t pos, size_t end, const int32
       return frame_result::Refuse(st, kBad, p, kPartLengthField, kLengthNegative, offset, static_cast<double>(static_cast<int64_t>(value)),
                                   committed);
     }
-    // A value this large is over any maxFrameLength (< 2^31) whatever the adjustment (> -2^31).
-    if (value > (1ULL << 40)) {
-      return frame_result::Refuse(st, kTooLarge, p, kPartLengthField, kLengthTooLarge, offset,
-                                  static_cast<double>(value) + static_cast<double>(adjustment + header), committed);
-    }
-    const int64_t length = static_cast<int64_t>(value) + adjustment + header;
+    // In 128 bits: the value (< 2^63) plus an int32 adjustment and the header cannot overflow, and
+    // the length a refusal reports is exact (Netty's long arithmetic can wrap here).
+    const __int128 length = static_cast<__int128>(value) + adjustment + header;
     if (length < header) {
       return frame_result::Refuse(st, kBad, p, kPartLengthField, kLengthShorterThanHeader, offset, static_cast<double>(length), committed);
     }
@@ -69,7 +66,7 @@ size_t ParseLengthPrefixed(const uint8_t* b, size_t pos, size_t end, const int32
     if (strip > length) {
       return frame_result::Refuse(st, kBad, p, kPartLengthField, kLengthShorterThanStrip, offset, static_cast<double>(length), committed);
     }
-    if (have < static_cast<size_t>(length)) {
+    if (static_cast<__int128>(have) < length) {
       return frame_result::More(st, p, static_cast<size_t>(length) - have, committed, out);
     }
     out.Field(p + static_cast<size_t>(strip), static_cast<size_t>(length - strip));

@@ -194,7 +194,7 @@ size_t ParseResp(const uint8_t* b, size_t pos, size_t end, const int32_t* config
   auto more = [&](size_t need) {
     st[kPhase] = phase;
     st[kAt] = static_cast<double>(at - frame);
-    st[kScanned] = static_cast<double>(scanned - frame);
+    st[kScanned] = phase == kInlineLine || phase == kInlineWords ? static_cast<double>(scanned - frame) : 0;
     st[kArgsLeft] = static_cast<double>(args_left);
     st[kLength] = static_cast<double>(length);
     return frame_result::More(st, frame, need, committed, out);

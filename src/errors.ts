@@ -74,6 +74,9 @@ export const ERROR_CODES = {
   ERR_ASYNCHAT_INPUT_TOO_LARGE: 'an AsyncChat holds more than `maxInputBuffered` bytes of input without its terminator (what `keepIncomingData` keeps, and bytes kept back across reads)',
   ERR_ASYNCHAT_OUTPUT_TOO_LARGE: 'more than `maxOutputBuffered` bytes were queued for output on an AsyncChat or DispatcherWithSend',
   ERR_ASYNCHAT_BAD_TERMINATOR: '`setTerminator` got a negative number or an unusable value (a TypeError for a value of the wrong type)',
+  ERR_ASYNCHAT_BAD_FRAME: 'a framer terminator (`framers.resp()`, `lengthPrefixed()`, `netstring()`) received a malformed frame (`offset` in the frame, `expected`, `got`, `part`); nothing of that frame is delivered, and every later read fails the same way until `discardInput()`',
+  ERR_ASYNCHAT_FRAME_TOO_LARGE: 'a frame\'s header announced more than a framer\'s limit allows (`limit` names the option, `max` its value, `length` what was announced); refused before the frame\'s bytes are buffered, and every later read fails the same way until `discardInput()`',
+  ERR_ASYNCHAT_BAD_FRAMER_OPTION: 'a framer factory got an unknown option, a value of the wrong type (a TypeError) or out of range (a RangeError)',
   ERR_ASYNCHAT_BACKEND: 'the backend asked for is unknown or not compiled in',
   ERR_ASYNCHAT_LOOP_RUNNING: 'a map is already served by `loopAsync()`',
   ERR_ASYNCHAT_CLOSED: 'a native reactor was used after `close()`',
@@ -111,11 +114,14 @@ export class AsynchatError extends Error {
 
 /**
  * The one way the library makes a coded error: an AsynchatError, or for a value of the wrong
- * type a TypeError carrying the same code (as Node's own ERR_INVALID_ARG_TYPE is a TypeError).
+ * type a TypeError carrying the same code (as Node's own ERR_INVALID_ARG_TYPE is a TypeError),
+ * and for a value out of range a RangeError (as ERR_OUT_OF_RANGE is).
  */
-export function asynchatError(code: AsynchatErrorCode, message: string, kind: 'TypeError' | 'Error' = 'Error'): Error & { code: AsynchatErrorCode } {
+export function asynchatError(
+  code: AsynchatErrorCode, message: string, kind: 'TypeError' | 'RangeError' | 'Error' = 'Error',
+): Error & { code: AsynchatErrorCode } {
   if (kind === 'Error') return new AsynchatError(code, message);
-  return Object.assign(new TypeError(message), { code });
+  return Object.assign(kind === 'TypeError' ? new TypeError(message) : new RangeError(message), { code });
 }
 
 /** A bad argument, as Node reports one: a TypeError or RangeError with Node's own code. */

@@ -15,6 +15,7 @@ import { asynchatError, isDisconnect, isSystemError } from '../errors';
 import { SimpleProducer, WROTE_TO_CLOSE, type Producer } from '../engine/output-queue';
 import type { Socket } from '../binding/socket';
 import { ChatCore } from './chat-core';
+import type { Framer } from './framers';
 import { receive } from './receive';
 import { findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
 
@@ -67,7 +68,7 @@ export class AsyncChat extends Dispatcher {
   maxOutputBuffered = 64 * MiB;
   /** true while output is over outputHighWater: records and reads wait (read-only). */
   inputPaused = false;
-  /** The current terminator: a Buffer, a byte count (counting down), or null. */
+  /** The current terminator: a Buffer, a byte count (counting down), null, or a Framer. */
   terminator: Terminator = null;
   /** Collected by keepIncomingData(), joined by getData(). */
   incoming: Buffer[] = [];
@@ -124,8 +125,15 @@ export class AsyncChat extends Dispatcher {
 
   // ---- terminator ----
 
-  /** A string or bytes, a non-negative byte count, or null (collect everything). */
-  setTerminator(term: string | Uint8Array | number | null): void {
+  /**
+   * A string or bytes, a non-negative byte count, null (collect everything), or a framer
+   * (`framers.resp()`, `framers.lengthPrefixed()`, `framers.netstring()`): then each field of a
+   * frame reaches collectIncomingData, even an empty one, and foundTerminator() ends the frame; a
+   * malformed or oversized frame reaches handleError (ERR_ASYNCHAT_BAD_FRAME,
+   * ERR_ASYNCHAT_FRAME_TOO_LARGE) before any of it is delivered. Any of these may be set at any
+   * record or frame boundary, from inside foundTerminator too: the next bytes go to the new one.
+   */
+  setTerminator(term: string | Uint8Array | number | null | Framer): void {
     if (typeof term === 'string') {
       // Protocols switch back to the same line terminator after every count (RESP, SMTP's
       // DATA): encode it once per channel, not at every switch.

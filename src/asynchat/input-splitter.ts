@@ -7,8 +7,11 @@
 // Python joins what it kept back (a possible partial terminator) with each read and searches the
 // joined buffer from its start. Here a read is searched where it lies; only the few bytes kept
 // back are joined, and only for the one record that spans the two reads. Records found ahead by
-// a native scan come from the ScanCache; reading is the channel's (ScanCache.receive).
+// a native scan come from the ScanCache; reading is the channel's (ScanCache.receive). While
+// the terminator is a Framer, the FrameSplitter has the chunk.
 import { BufferView } from '../engine/buffer-view';
+import { FrameSplitter } from './frame-splitter';
+import { Framer } from './framers';
 import { KeptBytes } from './kept-bytes';
 import { LONG_TERMINATOR, NATIVE_MAX_OFFSET, NOT_CACHED, ScanCache } from './scan-cache';
 import { failureTable, isBytes, prefixAtEnd, sameBytes, type Terminator } from './terminator';
@@ -67,10 +70,12 @@ export class InputSplitter {
 
   private failTerm: Uint8Array | null = null;
   private failTab: Int32Array = new Int32Array(0);
+  /** The record loop for framer terminators, made when one is first used. */
+  private frames: FrameSplitter | null = null;
 
-  /** Bytes kept back from earlier reads (a possible partial terminator). */
+  /** Bytes kept back from earlier reads (a possible partial terminator, an unfinished frame). */
   get pending(): number {
-    return this.kept.length;
+    return this.kept.length + (this.frames?.pending ?? 0);
   }
 
   /** Records are held back, undelivered, since the target's input was paused. */
@@ -86,9 +91,9 @@ export class InputSplitter {
     if (this.held) this.feed(target, EMPTY);
   }
 
-  /** refuse()d: every feed throws until discard(). */
+  /** refuse()d, or a frame refused: every feed throws until discard(). */
   get refused(): boolean {
-    return this.state === REFUSED;
+    return this.state === REFUSED || (this.frames !== null && this.frames.failure !== null);
   }
 
   /**
@@ -109,7 +114,7 @@ export class InputSplitter {
    * are kept back (the first record spans two reads).
    */
   canScanAhead(t: Terminator): t is Buffer {
-    return this.state !== FEEDING && isBytes(t) && this.kept.length === 0;
+    return this.state !== FEEDING && isBytes(t) && this.kept.length === 0 && (this.frames?.pending ?? 0) === 0;
   }
 
   /**
@@ -123,6 +128,7 @@ export class InputSplitter {
     this.refusal = null;
     if (this.state === REFUSED) this.state = IDLE;
     this.fedWhileFeeding = null;
+    this.frames?.discard();
   }
 
   /**
@@ -147,9 +153,11 @@ export class InputSplitter {
     }
     if (target.closed) {
       this.kept.drop();
+      this.frames?.drop();
       return;
     }
     if (this.state === REFUSED) throw this.refusal!;
+    if (this.frames !== null && this.frames.failure !== null) throw this.frames.failure;
     this.scans.adopt(chunk, memory, offset);
     this.state = FEEDING;
     this.held = false;
@@ -161,6 +169,7 @@ export class InputSplitter {
         if (target.closed) {
           this.fedWhileFeeding = null;
           this.kept.drop();
+          this.frames?.drop();
           break;
         }
         next = this.fedWhileFeeding?.shift();
@@ -183,6 +192,10 @@ export class InputSplitter {
     let buf = chunk;
     let pos = 0;
     const kept = this.kept;
+    // An unfinished frame of a framer that is no longer the terminator: its bytes are input again.
+    if (this.frames !== null && this.frames.pendingFramer !== null && this.frames.pendingFramer !== target.terminator) {
+      this.frames.giveBack();
+    }
     if (kept.length > 0) {
       const t = target.terminator;
       if (isBytes(t) && kept.partialOf !== null && sameBytes(kept.partialOf, t)) {
@@ -216,11 +229,21 @@ export class InputSplitter {
       while (pos < end) {
         if (target.closed || this.epoch !== epoch) return;
         if (target.inputPaused === true) {
+          this.frames?.giveBack();  // an unfinished frame's bytes come first
           this.kept.keep(buf, pos, end, null);
           this.held = true;
           return;
         }
         const t = target.terminator;
+        if (t instanceof Framer) {
+          this.scans.endRun();
+          const from = pos;
+          pos = end;  // the FrameSplitter keeps what a callback's exception leaves undelivered itself
+          const at = (this.frames ??= new FrameSplitter(this.kept)).feed(target, t, buf, from, end, ab, base);
+          if (at < 0) return;
+          pos = at;
+          continue;
+        }
         if (typeof t === 'number' || t === null || t === undefined) {
           this.scans.endRun();
           const have = end - pos;

@@ -2,22 +2,24 @@
 // them needs (Python's find_prefix_at_end among them). The record loop that uses them is
 // InputSplitter (input-splitter.ts).
 import { asynchatError } from '../errors';
+import { Framer } from './framers';
 
 const EMPTY = Buffer.alloc(0);
 
-/** A normalized terminator: a non-empty Buffer, a byte count (integer >= 0), or null. */
-export type Terminator = Buffer | number | null;
+/** A normalized terminator: a non-empty Buffer, a byte count (integer >= 0), null, or a Framer. */
+export type Terminator = Buffer | number | null | Framer;
 
 /**
  * What a terminator may be set to: a string (encoded, UTF-8 unless `encoding` is given), bytes
- * (copied), a non-negative integer, or null/undefined. Empty strings and bytes become null:
- * Python treats a falsy terminator as "collect everything".
+ * (copied), a non-negative integer, null/undefined, or a Framer (as it is). Empty strings and
+ * bytes become null: Python treats a falsy terminator as "collect everything".
  */
 export function normalizeTerminator(
-  t: string | Uint8Array | number | null | undefined,
+  t: string | Uint8Array | number | null | undefined | Framer,
   encoding?: BufferEncoding,
 ): Terminator {
   if (t === null || t === undefined) return null;
+  if (t instanceof Framer) return t;
   if (typeof t === 'string') {
     const b = t.length === 0 ? EMPTY : Buffer.from(t, encoding ?? 'utf8');
     return b.length === 0 ? null : b;
@@ -32,7 +34,7 @@ export function normalizeTerminator(
   if (t instanceof Uint8Array) return t.length === 0 ? null : Buffer.from(t);
   throw asynchatError(
     'ERR_ASYNCHAT_BAD_TERMINATOR',
-    `a terminator must be a string, bytes, a non-negative integer or null, got ${describe(t)}`,
+    `a terminator must be a string, bytes, a non-negative integer, null or a framer, got ${describe(t)}`,
     'TypeError',
   );
 }
@@ -54,9 +56,9 @@ export function findPrefixAtEnd(haystack: Uint8Array | string, needle: Uint8Arra
   return prefixAtEnd(hay, 0, hay.length, t, failureTable(t));
 }
 
-/** A byte terminator (a non-empty Buffer), as opposed to a count or null. */
+/** A byte terminator (a non-empty Buffer), as opposed to a count, null or a framer. */
 export function isBytes(t: Terminator | undefined): t is Buffer {
-  return t !== null && typeof t === 'object' && t.length > 0;
+  return t !== null && typeof t === 'object' && (t as Buffer).length > 0;
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -135,6 +135,23 @@ export interface NativeConstants {
   INADDR_ANY: number;
 }
 
+/** The framers' constants (native/framer.h): where parseFrames() writes what, and why a frame was refused. */
+export interface NativeFraming {
+  /** config[0] of each framer */
+  kinds: { resp: number; lengthPrefixed: number; netstring: number };
+  /** Indexes in the state array; `count` is its length. */
+  slots: {
+    phase: number; status: number; stop: number; need: number; partial: number; reason: number; offset: number;
+    detail: number; part: number; count: number;
+  };
+  /** state[slots.status] after a call */
+  status: { end: number; full: number; more: number; bad: number; tooLarge: number };
+  /** By reason: what was expected, or the option whose limit was passed. */
+  reasons: string[];
+  /** By part: where in the frame ("bulk header"). */
+  parts: string[];
+}
+
 /** The C++ addon's exports: the reactor class, the POSIX socket calls, the terminator scan, stats. */
 export interface NativeAddon {
   Reactor: new (backend: string, events: Int32Array) => NativeReactor;
@@ -214,6 +231,14 @@ export interface NativeAddon {
     fd: number, buf: Uint8Array, offset: number, size: number, terminator: Uint8Array, out: Int32Array, max: number,
     minBytes: number,
   ): number;
+  /**
+   * Frames and their fields in buf[pos, end), for a framer's config; see native/framer.h. Returns
+   * how many int32 of out hold complete frames; how the call ended is in state.
+   */
+  parseFrames(
+    buf: Uint8Array, pos: number, end: number, config: Int32Array, state: Float64Array, out: Int32Array, maxFrames: number,
+  ): number;
+  framing: NativeFraming;
 }
 
 /** The path of the addon file this process loaded (a build from source, a prebuild, or ASYNCHAT_ADDON). */

@@ -7,7 +7,32 @@
 // One deliberate difference, the fix this project makes (flaw 5 in the spec): once
 // target.closed is true, no further callback is made. With stopWhenClosed = false it is
 // Python's loop exactly.
+//
+// Framer terminators have no Python original: their branch of the loop delivers one whole frame
+// at a time, as framer-reference.ts reads it from the start of the buffer, with the same
+// slicing rule (the frame is sliced off just before found_terminator, so an exception from a
+// collect leaves it all in the buffer); a refused frame empties the buffer and its error is
+// thrown again by every feed until discard().
+import { Framer } from '../../src/asynchat/framers';
 import type { SplitterTarget } from '../../src/asynchat/input-splitter';
+import { referenceFrame, type RefFrame } from './framer-reference';
+
+/** What the reference throws for a refused frame: the fields a test compares with the library's error. */
+export class RefFrameError extends Error {
+  constructor(
+    readonly code: 'ERR_ASYNCHAT_BAD_FRAME' | 'ERR_ASYNCHAT_FRAME_TOO_LARGE',
+    readonly details: Record<string, unknown>,
+  ) {
+    super(`${code} ${JSON.stringify(details)}`);
+  }
+}
+
+function refError(r: Extract<RefFrame, { kind: 'bad' | 'tooLarge' }>): RefFrameError {
+  if (r.kind === 'bad') {
+    return new RefFrameError('ERR_ASYNCHAT_BAD_FRAME', { offset: r.offset, expected: r.expected, got: r.got, part: r.part });
+  }
+  return new RefFrameError('ERR_ASYNCHAT_FRAME_TOO_LARGE', { offset: r.offset, limit: r.limit, length: r.length, part: r.part });
+}
 
 /** Python's find_prefix_at_end, over bytes. */
 export function referencePrefixAtEnd(haystack: Buffer, needle: Buffer): number {
@@ -26,6 +51,9 @@ function endsWith(hay: Buffer, suffix: Buffer): boolean {
 
 export class ReferenceSplitter {
   acInBuffer: Buffer = Buffer.alloc(0);
+  /** A refused frame's error, thrown by every feed until discard(). */
+  failure: RefFrameError | null = null;
+  private epoch = 0;
 
   constructor(private readonly stopWhenClosed = true) {}
 
@@ -36,19 +64,24 @@ export class ReferenceSplitter {
   /** Python's discard_buffers, as far as input goes. */
   discard(): void {
     this.acInBuffer = Buffer.alloc(0);
+    this.failure = null;
+    this.epoch++;
   }
 
   /** handle_read after recv returned `data`. */
   feed(target: SplitterTarget, data: Buffer): void {
     const stop = (): boolean => this.stopWhenClosed && target.closed;
     if (stop()) return;
+    if (this.failure !== null) throw this.failure;
     this.acInBuffer = Buffer.concat([this.acInBuffer, data]);
 
     while (this.acInBuffer.length) {
       if (stop()) return;
       const lb = this.acInBuffer.length;
       const terminator = target.terminator;
-      if (!terminator || (typeof terminator !== 'number' && terminator.length === 0)) {
+      if (terminator instanceof Framer) {
+        if (!this.frame(target, terminator, stop)) return;
+      } else if (!terminator || (typeof terminator !== 'number' && terminator.length === 0)) {
         // no terminator, collect it all
         target.collectIncomingData(this.acInBuffer);
         this.acInBuffer = Buffer.alloc(0);
@@ -97,5 +130,27 @@ export class ReferenceSplitter {
         }
       }
     }
+  }
+
+  /** One frame at the start of the buffer; false when the loop stops (incomplete, closed, discarded). */
+  private frame(target: SplitterTarget, framer: Framer, stop: () => boolean): boolean {
+    const r = referenceFrame(framer, this.acInBuffer);
+    if (r.kind === 'incomplete') return false;
+    if (r.kind === 'none') {
+      this.acInBuffer = this.acInBuffer.subarray(r.length);
+      return true;
+    }
+    if (r.kind === 'frame') {
+      const epoch = this.epoch;
+      for (const field of r.fields) {
+        target.collectIncomingData(field);
+        if (stop() || this.epoch !== epoch) return false;
+      }
+      this.acInBuffer = this.acInBuffer.subarray(r.length);
+      target.foundTerminator();
+      return this.epoch === epoch;
+    }
+    this.acInBuffer = Buffer.alloc(0);
+    throw (this.failure = refError(r));
   }
 }
