@@ -10,6 +10,8 @@
 //   (start, -1 - length) a field whose bytes buf[start, start + length) are a quoted word of a
 //                        RESP inline command, to be unquoted (the quotes and escapes kept as sent)
 //   (-1, end)            the frame whose fields precede it ends at `end`; the next one starts there
+//   (-2, end)            the bytes up to `end` were no frame at all (RESP "*0\r\n", an empty
+//                        inline line): consumed, nothing to deliver
 // and returns how many int32 of out belong to complete frames. A frame is never cut: what ends
 // inside a frame is reported in `state`, with the fields found so far of that frame after the
 // complete ones (kPartial int32 of them).
@@ -146,6 +148,10 @@ struct FrameOut {
   }
   void End(size_t end) {
     data[n++] = -1;
+    data[n++] = static_cast<int32_t>(end);
+  }
+  void Skip(size_t end) {
+    data[n++] = -2;
     data[n++] = static_cast<int32_t>(end);
   }
 };

@@ -231,7 +231,10 @@ size_t ParseResp(const uint8_t* b, size_t pos, size_t end, const int32_t* config
         if (h.outcome == HeaderNumber::kNeedMore) return more(1);
         if (h.outcome == HeaderNumber::kMalformed) return malformed(h.bad_at, h.reason, b[h.bad_at]);
         if (h.negative || h.magnitude == 0) {  // "*0", "*-1": no command
+          if (!out.Room(2)) return frame_result::Full(st, frame, committed);
           at = h.next;
+          out.Skip(at);
+          committed = out.n;
           phase = kFrameStart;
           break;
         }
@@ -314,9 +317,16 @@ size_t ParseResp(const uint8_t* b, size_t pos, size_t end, const int32_t* config
           words = true;
           at = w.next;
         }
+        if (!words) {  // an empty line: no command
+          if (!out.Room(2)) return frame_result::Full(st, frame, committed);
+          at = nl + 1;
+          out.Skip(at);
+          committed = out.n;
+          phase = kFrameStart;
+          break;
+        }
         at = nl + 1;
         phase = kFrameStart;
-        if (!words) break;  // an empty line: no command
         out.End(at);
         committed = out.n;
         frames++;

@@ -29,6 +29,8 @@ const PHASE = F.slots.phase;
 const END = F.status.end;
 const FULL = F.status.full;
 const MORE = F.status.more;
+/** results: (SKIPPED, end) for bytes that held no frame ("*0\r\n"), consumed. */
+const SKIPPED = -2;
 
 /**
  * The parse results of every FrameSplitter of this thread (32 KiB each would add up over many
@@ -136,6 +138,9 @@ export class FrameSplitter {
           if (a >= 0) {
             target.collectIncomingData(b >= 0 ? new BufferView(ab, base + a, b) : unquoteInline(buf, a, -1 - b));
             fields++;
+          } else if (a === SKIPPED) {
+            frameAt = pos = b;  // no frame, nothing to deliver: consumed
+            continue;
           } else {
             // Whole and delivered: what remains starts after it (Python slices its buffer before found_terminator).
             frameAt = pos = b;
@@ -234,16 +239,20 @@ export class FrameSplitter {
       }
       const n = native.parseFrames(this.part, this.partStart, this.partEnd, config, state, results, 1);
       owner = this;
-      const status = state[STATUS];
-      const stop = state[STOP];
-      if (n > 0) {
-        const fields = this.partFields;
-        for (let i = 0; i < n - 2; i += 2) fields.push(results[i], results[i + 1]);
-        const frameEnd = results[n - 1];
-        return this.deliverPartial(target, buf, pos - (this.partEnd - frameEnd), end, frameEnd, epoch);
+      const fields = this.partFields;
+      for (let i = 0; i < n; i += 2) {
+        const a = results[i];
+        if (a >= 0) {
+          fields.push(a, results[i + 1]);
+        } else if (a === SKIPPED) {
+          this.partStart = results[i + 1];  // bytes that held no frame ("*0\r\n"): consumed
+        } else {
+          const frameEnd = results[i + 1];
+          return this.deliverPartial(target, buf, pos - (this.partEnd - frameEnd), end, frameEnd, epoch);
+        }
       }
+      const status = state[STATUS];
       if (status === END) {
-        // The bytes held no frame after all ("*0\r\n": no command).
         this.dropPartial();
         return pos;
       }
@@ -251,8 +260,8 @@ export class FrameSplitter {
         this.dropPartial();
         throw this.refuse(framer);
       }
-      this.partStart = stop;  // moved only past frames that were no command
-      for (let i = 0, last = state[PARTIAL]; i < last; i += 2) this.partFields.push(results[i], results[i + 1]);
+      this.partStart = state[STOP];
+      for (let i = n, last = n + state[PARTIAL]; i < last; i += 2) fields.push(results[i], results[i + 1]);
       this.partNeed = state[NEED];
     }
   }

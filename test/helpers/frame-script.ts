@@ -146,9 +146,16 @@ export function compareWithReference(script: FrameScript, chunks: Buffer[], labe
   const b = { trace: ref.trace, pending: ref.pending };
   if (JSON.stringify(a) !== JSON.stringify(b)) {
     const show = chunks.map((c) => c.toString('latin1'));
-    expect({ label, chunks: show, ...a }).toEqual({ label, chunks: show, ...b });
+    const described = describeScript(script);
+    if (process.env.FRAME_DEBUG) require("fs").writeFileSync("/tmp/framers-debug.json", JSON.stringify({ chunks: chunks.map((c) => [...c]), a, b }));
+    expect({ label, script: described, chunks: show, ...a }).toEqual({ label, script: described, chunks: show, ...b });
   }
   return a;
+}
+
+/** A script as text, for a failure's message. */
+export function describeScript(script: FrameScript): string {
+  return JSON.stringify(script, (_, v: unknown) => (v instanceof Framer ? String(v) : v instanceof Map ? [...v] : v));
 }
 
 /** The chunks of `data` cut at these positions (sorted, within it). */
