@@ -7,6 +7,7 @@ import { framers, type Framer, type LengthPrefixedOptions } from '../../src/asyn
 import { compareWithReference, cutAt, type FrameScript, type ScriptTerminator } from '../helpers/frame-script';
 import { prng } from '../helpers/prng';
 
+/** Per group; ASYNCHAT_FUZZ_MS=60000 for a long run by hand. */
 const BUDGET_MS = Number(process.env.ASYNCHAT_FUZZ_MS ?? 1500);
 
 type Random = () => number;
@@ -125,7 +126,7 @@ const RESP_FRAMERS = [
   framers.resp({ maxArgs: 3, maxArgBytes: 8, maxInlineBytes: 12, maxCommandBytes: 40 }),
 ];
 
-describe('fuzzing the framers against the reference', () => {
+describe('fuzzing the framers against the reference', { timeout: BUDGET_MS + 20_000 }, () => {
   it('resp: random bytes', () => {
     const n = fuzz('resp random', (r, label) => {
       check({ terminator: pick(r, RESP_FRAMERS) }, randomBytes(r, 1 + int(r, 60)), r, label);
