@@ -1,5 +1,5 @@
 // npm run example:resp -- [--port 6380] [--host 127.0.0.1] [--mode attached|blocking] [--threads N]
-//                         [--max-bulk BYTES] [--max-line BYTES]
+//                         [--max-bulk BYTES] [--max-line BYTES] [--parser framer|terminator]
 import { idleTimeoutOf, intOption, parseArgs } from '../common/cli';
 import { DEFAULT_IDLE_TIMEOUT } from '../common/listener';
 import { serveExample } from '../common/threads';
@@ -19,11 +19,18 @@ QUIT). Try it: redis-cli -p 6380 SET greeting hello; redis-cli -p 6380 GET greet
   --threads N     threads serving the port, each with its own store (default 1)
   --max-bulk N    largest bulk string in bytes (default 67108864)
   --max-line N    longest inline command in bytes (default 65536)
+  --parser P      framer (default: the native RESP framer splits commands) or terminator (the
+                  asynchat port: '\r\n' and integer terminators)
 ${TLS_USAGE}`;
 
-const cli = parseArgs(usage, [...['max-bulk', 'max-line'], ...TLS_FLAGS]);
+const cli = parseArgs(usage, [...['max-bulk', 'max-line', 'parser'], ...TLS_FLAGS]);
 const idleTimeout = idleTimeoutOf(cli, DEFAULT_IDLE_TIMEOUT);
 const tls = tlsContextOf(cli);
 const maxBulk = intOption(cli, 'max-bulk', 64 * 1024 * 1024);
 const maxLine = intOption(cli, 'max-line', 64 * 1024);
-void serveExample('resp', cli, __filename, (at) => new RespServer({ ...at, idleTimeout, tls, maxBulk, maxLine }).port);
+const parser = cli.options.get('parser') ?? 'framer';
+if (parser !== 'framer' && parser !== 'terminator') {
+  process.stderr.write(`--parser is framer or terminator, not ${parser}\n\n${usage}`);
+  process.exit(2);
+}
+void serveExample('resp', cli, __filename, (at) => new RespServer({ ...at, idleTimeout, tls, maxBulk, maxLine, parser }).port);

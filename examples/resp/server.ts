@@ -1,13 +1,17 @@
 // A Redis-protocol (RESP2) server over an in-memory store: PING, ECHO, SET, GET, DEL, EXISTS,
-// INCR, MGET, MSET, QUIT; anything else gets an error reply.
+// INCR, MGET, MSET, QUIT; anything else gets an error reply. Two sessions read the protocol:
 //
-// A command arrives as an array of bulk strings:  *2\r\n $3\r\nGET\r\n $3\r\nkey\r\n
-// The "*N" and "$len" lines are read with the terminator "\r\n"; each bulk string with an
-// integer terminator (its length plus its CRLF), so values are binary-safe: their bytes are
-// never searched. A line that does not start with "*" is an inline command ("PING\r\n", what
-// redis-benchmark's PING_INLINE and a telnet user send), split at spaces; "double" and 'single'
-// quotes group words, as in Redis.
-import { AsyncChat, socketMap, type Socket, type SocketMap } from '../../src';
+// - FramedRespSession (the default) sets a RESP framer as its terminator: the native parser
+//   splits each read into commands, collectIncomingData gets each argument, foundTerminator()
+//   runs the command. Malformed input reaches handleError with a coded error, mapped to Redis's
+//   replies.
+// - RespSession (--parser terminator) is the line-for-line asynchat port: a command arrives as an
+//   array of bulk strings,  *2\r\n $3\r\nGET\r\n $3\r\nkey\r\n ; the "*N" and "$len" lines are
+//   read with the terminator "\r\n", each bulk string with an integer terminator (its length plus
+//   its CRLF), so values are binary-safe: their bytes are never searched. A line that does not
+//   start with "*" is an inline command ("PING\r\n", what redis-benchmark's PING_INLINE and a
+//   telnet user send), split at spaces; "double" and 'single' quotes group words, as in Redis.
+import { AsyncChat, framers, socketMap, type Framer, type Socket, type SocketMap } from '../../src';
 import { Listener, type ListenOptions } from '../common/listener';
 
 export interface RespOptions extends ListenOptions {
@@ -17,6 +21,8 @@ export interface RespOptions extends ListenOptions {
   maxBulk?: number;
   /** The longest inline command or "*"/"$" line. Default 64 KiB (Redis's limit for inline commands). */
   maxLine?: number;
+  /** 'framer' (default): FramedRespSession; 'terminator': RespSession, the asynchat port. */
+  parser?: 'framer' | 'terminator';
 }
 
 const MAX_ARGS = 1024 * 1024;
@@ -31,13 +37,20 @@ export class RespServer {
   readonly store: Map<string, Buffer>;
   readonly maxBulk: number;
   readonly maxLine: number;
+  /** What FramedRespSession parses with: one framer for every session (a Framer is immutable). */
+  readonly framer: Framer;
 
   constructor(options: RespOptions = {}) {
     this.map = options.map ?? socketMap;
     this.store = options.store ?? new Map();
     this.maxBulk = options.maxBulk ?? 64 * 1024 * 1024;
     this.maxLine = options.maxLine ?? 64 * 1024;
-    this.listener = new Listener(options, (sock) => new RespSession(this, sock));
+    this.framer = framers.resp({
+      maxArgs: MAX_ARGS, maxArgBytes: this.maxBulk, maxInlineBytes: this.maxLine,
+      maxCommandBytes: Math.min(2 ** 31 - 1, 2 * this.maxBulk + this.maxLine),
+    });
+    const Session = options.parser === 'terminator' ? RespSession : FramedRespSession;
+    this.listener = new Listener(options, (sock) => new Session(this, sock));
   }
 
   get port(): number {
@@ -51,13 +64,13 @@ class ProtocolError extends Error {}
 export class RespSession extends AsyncChat {
   /** Arguments the current command still expects (0: waiting for a new command). */
   private expected = 0;
-  private args: Buffer[] = [];
+  protected args: Buffer[] = [];
   /** true while the terminator is a bulk string's length. */
   private inBulk = false;
   /** After a protocol error: input is ignored until the reply is sent and the connection closed. */
-  private broken = false;
+  protected broken = false;
 
-  constructor(private readonly server: RespServer, sock: Socket) {
+  constructor(protected readonly server: RespServer, sock: Socket) {
     super(sock, server.map);
     this.maxInputBuffered = server.maxLine;
     this.setTerminator('\r\n');
@@ -81,7 +94,7 @@ export class RespSession extends AsyncChat {
   }
 
   /** Tells the client, then closes once that is sent; what comes meanwhile is ignored. */
-  private fail(message: string): void {
+  protected fail(message: string): void {
     this.push(`-ERR Protocol error: ${message}\r\n`);
     this.closeWhenDone();
     this.broken = true;
@@ -120,7 +133,7 @@ export class RespSession extends AsyncChat {
     }
   }
 
-  private execute(args: Buffer[]): void {
+  protected execute(args: Buffer[]): void {
     if (args.length === 0) return;  // an empty inline line
     const name = args[0].toString('latin1').toLowerCase();
     const command = COMMANDS.get(name);
@@ -180,6 +193,57 @@ export class RespSession extends AsyncChat {
       return;
     }
     super.handleError(err);
+  }
+}
+
+/**
+ * The same commands, read by the native RESP framer: one collectIncomingData per argument, one
+ * foundTerminator per command. Its limits are the server's (maxBulk, maxLine).
+ */
+export class FramedRespSession extends RespSession {
+  constructor(server: RespServer, sock: Socket) {
+    super(server, sock);
+    this.setTerminator(server.framer);
+  }
+
+  override collectIncomingData(data: Buffer): void {
+    this.args.push(data);
+  }
+
+  override foundTerminator(): void {
+    const args = this.args;
+    this.args = [];
+    this.execute(args);
+  }
+
+  override handleError(err: unknown): void {
+    const message = redisProtocolError(err);
+    if (message === null) {
+      super.handleError(err);
+      return;
+    }
+    // Every later read is refused the same way (until discardInput()): fail once, then ignore.
+    if (!this.broken) this.fail(message);
+  }
+}
+
+/** Redis's words for a frame the framer refused, or null for any other error. */
+function redisProtocolError(err: unknown): string | null {
+  const e = err as { code?: string; part?: string; limit?: string; expected?: string; got?: number | null };
+  if (e.code === 'ERR_ASYNCHAT_FRAME_TOO_LARGE') {
+    if (e.limit === 'maxInlineBytes') return 'too big inline request';
+    return e.limit === 'maxArgs' ? 'invalid multibulk length' : 'invalid bulk length';
+  }
+  if (e.code !== 'ERR_ASYNCHAT_BAD_FRAME') return null;
+  switch (e.part) {
+    case 'array header':
+      return 'invalid multibulk length';
+    case 'bulk header':
+      return e.expected === "'$'" ? `expected '$', got '${String.fromCharCode(e.got ?? 0x20)}'` : 'invalid bulk length';
+    case 'bulk string':
+      return 'bulk string not followed by CRLF';
+    default:
+      return e.expected === 'a byte other than NUL' ? 'NUL in inline request' : 'unbalanced quotes in request';
   }
 }
 

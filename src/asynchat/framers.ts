@@ -83,7 +83,7 @@ export type FramerOptions = Required<RespFramerOptions> | Required<LengthPrefixe
  * A terminator that splits the input into frames (see `framers`). Made by the factories only;
  * its options are read-only, resolved with their defaults.
  */
-export class Framer {
+export class Framer<Options extends FramerOptions = FramerOptions> {
   /** The parser's config, as native/framer.h lays it out. */
   readonly #config: Int32Array;
 
@@ -92,7 +92,7 @@ export class Framer {
     /** Which parser. */
     readonly kind: FramerKind,
     /** The options, defaults filled in. */
-    readonly options: Readonly<FramerOptions>,
+    readonly options: Readonly<Options>,
     config: number[],
   ) {
     this.#config = Int32Array.from(config);
@@ -114,7 +114,7 @@ export class Framer {
 const K = native.framing.kinds;
 
 /** RESP2 commands as redis-server reads them: each argument of a command is a field. */
-function resp(options: RespFramerOptions = {}): Framer {
+function resp(options: RespFramerOptions = {}): Framer<Required<RespFramerOptions>> {
   const o = readOptions<RespFramerOptions>('resp', options, ['maxArgs', 'maxArgBytes', 'maxInlineBytes', 'maxCommandBytes']);
   const resolved: Required<RespFramerOptions> = Object.freeze({
     maxArgs: integer('maxArgs', o.maxArgs, 1024 * 1024, 1),
@@ -127,7 +127,7 @@ function resp(options: RespFramerOptions = {}): Framer {
 }
 
 /** Frames announced by a length field (Netty's LengthFieldBasedFrameDecoder): the frame, less its stripped bytes, is the field. */
-function lengthPrefixed(options: LengthPrefixedOptions = {}): Framer {
+function lengthPrefixed(options: LengthPrefixedOptions = {}): Framer<Required<LengthPrefixedOptions>> {
   const o = readOptions<LengthPrefixedOptions>('lengthPrefixed', options, [
     'lengthFieldOffset', 'lengthFieldLength', 'byteOrder', 'lengthAdjustment', 'initialBytesToStrip', 'maxFrameLength',
   ]);
@@ -160,7 +160,7 @@ function lengthPrefixed(options: LengthPrefixedOptions = {}): Framer {
 }
 
 /** Netstrings, "<length>:<payload>,": the payload is the field. */
-function netstring(options: NetstringOptions = {}): Framer {
+function netstring(options: NetstringOptions = {}): Framer<Required<NetstringOptions>> {
   const o = readOptions<NetstringOptions>('netstring', options, ['maxLength']);
   const resolved: Required<NetstringOptions> = Object.freeze({ maxLength: integer('maxLength', o.maxLength, 4 * MIB, 0) });
   return new Framer('netstring', resolved, [K.netstring, resolved.maxLength]);

@@ -1,19 +1,24 @@
-// examples/resp: redis-cli and redis-benchmark (when installed) and Node's net, in both run modes.
+// examples/resp: redis-cli and redis-benchmark (when installed) and Node's net, in both run modes,
+// with each of its sessions: the RESP framer's (the default) and the terminator port's.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RespServer, splitInline } from '../../examples/resp/server';
 import { prng } from '../helpers/asynchat';
 import {
-  MODES, RawClient, cutAt, fdBaseline, hasCommand, run, startCli, startInProcess, type Mode, type Running,
+  MODES, RawClient, cutAt, fdBaseline, hasCommand, python, run, startCli, startInProcess, type Mode, type Running,
 } from './helpers';
 
 const MAX_LINE = 4096;
 const haveCli = hasCommand('redis-cli', ['--version']);
 const haveBenchmark = hasCommand('redis-benchmark', ['--version']);
+const havePython = hasCommand('python3', ['--version']);
 
-function start(mode: Mode): Promise<Running> {
-  if (mode === 'blocking') return startCli('resp', ['--mode', 'blocking', '--max-line', String(MAX_LINE)]);
-  return Promise.resolve(startInProcess((map) => new RespServer({ map, maxLine: MAX_LINE })));
+type Parser = 'framer' | 'terminator';
+const CASES: [Mode, Parser][] = MODES.flatMap((m) => (['framer', 'terminator'] as const).map((p): [Mode, Parser] => [m, p]));
+
+function start(mode: Mode, parser: Parser): Promise<Running> {
+  if (mode === 'blocking') return startCli('resp', ['--mode', 'blocking', '--max-line', String(MAX_LINE), '--parser', parser]);
+  return Promise.resolve(startInProcess((map) => new RespServer({ map, maxLine: MAX_LINE, parser })));
 }
 
 /** A command as a RESP array of bulk strings. */
@@ -35,13 +40,13 @@ describe('splitInline', () => {
   });
 });
 
-describe.each(MODES)('resp example, %s mode', (mode) => {
+describe.each(CASES)('resp example, %s mode, %s session', (mode, parser) => {
   let server: Running;
   let settle: () => Promise<void>;
 
   beforeAll(async () => {
     settle = fdBaseline();
-    server = await start(mode);
+    server = await start(mode, parser);
   });
 
   afterAll(async () => {
@@ -112,6 +117,26 @@ describe.each(MODES)('resp example, %s mode', (mode) => {
       expect(r.code).toBe(0);
       expect(r.stdout.toString().match(/requests per second/g)).toHaveLength(4);
       expect(r.stdout.toString()).not.toMatch(/error/i);
+    });
+  });
+
+  describe.skipIf(!havePython)('with python3', () => {
+    it('a socket client sending binary values one byte per segment', async () => {
+      const out = await python(`
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def cmd(*a): return b'*%d\\r\\n' % len(a) + b''.join(b'$%d\\r\\n%s\\r\\n' % (len(x), x) for x in a)
+req = cmd(b'SET', b'py:k', b'\\x00\\r\\n\\xff') + cmd(b'GET', b'py:k') + b'PING\\r\\n' + cmd(b'DEL', b'py:k') + cmd(b'ECHO', b'')
+for i in range(len(req)): s.sendall(req[i:i + 1])
+want = b'+OK\\r\\n$4\\r\\n\\x00\\r\\n\\xff\\r\\n+PONG\\r\\n:1\\r\\n$0\\r\\n\\r\\n'
+got = b''
+while len(got) < len(want):
+  d = s.recv(4096)
+  if not d: break
+  got += d
+print(got == want, repr(got))`, [server.port]);
+      expect(out.trim()).toMatch(/^True /);
     });
   });
 
