@@ -13,6 +13,7 @@ const cases: Array<{ name: string; args: string[]; send: string; expect: string 
   { name: 'chat', args: [], send: 'nick\n/who\n', expect: '* here: nick\r\n' },
   { name: 'smtp', args: ['--dir', dir], send: 'NOOP\r\n', expect: '250 OK\r\n' },
   { name: 'resp', args: [], send: 'PING\r\n', expect: '+PONG\r\n' },
+  { name: 'length-echo', args: [], send: '\0\0\0\x05hello', expect: '\0\0\0\x05hello' },
   { name: 'http', args: [], send: 'GET / HTTP/1.1\r\nHost: t\r\n\r\n', expect: '<h1>Served by asynchat</h1>' },
 ];
 
@@ -60,6 +61,6 @@ describe('example command lines', () => {
     const bad = await run(process.execPath, [runner, 'resp', '--nope', '1']);
     expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('unknown option --nope')]);
     const which = await run(process.execPath, [runner, 'nope']);
-    expect([which.code, which.stderr]).toEqual([2, 'usage: node examples/run.cjs <chat|client|http|resp|smtp|syslog> [options]\n']);
+    expect([which.code, which.stderr]).toEqual([2, 'usage: node examples/run.cjs <chat|client|http|length-echo|resp|smtp|syslog> [options]\n']);
   });
 });
