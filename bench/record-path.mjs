@@ -5,12 +5,14 @@
 //   line: CRLF lines to a line echo (keepIncomingData, then push(getData()) and push(CRLF));
 //   resp: the load generator's SET/GET/PING/GET-missing cycle to bench/servers/resp-session.mjs
 //         (a '\r\n' terminator for `*N`/`$len`, an integer one for each payload).
+//   resp-framer: the same chunks to bench/servers/resp-framer-session.mjs (the RESP framer: one
+//         native parse per chunk, a collectIncomingData per argument, a foundTerminator per command).
 //   resp-net: the same chunks to the 'data' handler of bench/servers/net-resp-tuned.mjs (one
 //         pass over the bytes), on a stand-in socket whose write() drops the reply: what the
 //         tuned parser costs without syscalls, and without the stream machinery behind write(),
 //         which it pays in a real server.
 //
-//   node bench/record-path.mjs [--workload line|resp|resp-net] [--rounds 9] [--lines 2000000] [--split]
+//   node bench/record-path.mjs [--workload line|resp|resp-framer|resp-net] [--rounds 9] [--lines 2000000] [--split]
 //
 // --split: the rounds run under V8's CPU profiler (node:inspector), and the time is split by
 // owner: the session's own code (bench/servers/, with the builtins it calls: toString, parseInt,
@@ -106,8 +108,9 @@ async function netRespHandler() {
 }
 
 const { RespSession } = WORKLOAD === 'resp' ? await import('./servers/resp-session.mjs') : {};
+const { RespFramerSession } = WORKLOAD === 'resp-framer' ? await import('./servers/resp-framer-session.mjs') : {};
 const onNetData = WORKLOAD === 'resp-net' ? await netRespHandler() : null;
-const Session = WORKLOAD === 'resp' ? RespSession : LineEcho;
+const Session = WORKLOAD === 'resp' ? RespSession : WORKLOAD === 'resp-framer' ? RespFramerSession : LineEcho;
 const chunks = WORKLOAD === 'line' ? lineChunks : respChunks;
 
 function round(depth) {

@@ -28,9 +28,10 @@ const HELP = `npm run bench [-- options]
   --duration S         measured seconds per run (default 2; quick 0.25)
   --warmup S           warm-up seconds per run, before measuring (default 1; quick 0.1)
   --connections N      busy connections (default 50)
-  --depth LIST         requests in flight per connection, e.g. 1,16 (default: line 1,16; resp 16;
-                       http 1; idle 1)
-  --workload LIST      line, resp, http, idle, timers, timeouts, udp (default: all; udp: bench/udp.mjs)
+  --depth LIST         requests in flight per connection, e.g. 1,16 (default: line 1,16; resp 16,1;
+                       length 16; http 1; idle 1)
+  --workload LIST      line, resp, length, http, idle, timers, timeouts, udp (default: all; udp:
+                       bench/udp.mjs)
   --idle N             idle connections for the idle workload (default 5000)
   --idle-timeouts N    idle connections, each with an idle timeout, for the timeouts workload
                        (default 10000; quick 2000)
@@ -110,15 +111,21 @@ function workloads(o) {
       baselines: ['net-echo-idiomatic', 'net-echo-tuned'],
     },
     {
-      id: 'resp', title: 'RESP (PING, SET, GET)', unit: 'commands/s', proto: 'resp', depths: [16],
-      describe: (d) => `${o.conns} connections × ${d} commands in flight (SET, GET, PING, GET of a missing key)`,
+      id: 'resp', title: 'RESP (PING, SET, GET)', unit: 'commands/s', proto: 'resp', depths: [16, 1],
+      describe: (d) => `${o.conns} connections × ${d} command${d > 1 ? 's' : ''} in flight (SET, GET, PING, GET of a missing key)`,
       // The RESP ratios swing more from round to round than the others (see RESP_ROUNDS).
       rounds: RESP_ROUNDS,
       servers: [
-        ...asynchat('chat-resp', 'AsyncChat'), node('net-resp-idiomatic', 'net idiomatic'), node('net-resp-tuned', 'net tuned'),
-        ...redisReference(),
+        ...asynchat('chat-resp', 'AsyncChat'), ...asynchat('chat-resp-framer', 'AsyncChat framer'),
+        node('net-resp-idiomatic', 'net idiomatic'), node('net-resp-tuned', 'net tuned'), ...redisReference(),
       ],
       baselines: ['net-resp-idiomatic', 'net-resp-tuned'],
+    },
+    {
+      id: 'length', title: 'Length-prefixed echo', unit: 'messages/s', proto: 'lp', depths: [16], frameSizes: [32, 16384],
+      describe: (d, size) => `${o.conns} connections × ${d} messages of ${size} bytes in flight (a 4-byte big-endian length, then the payload), echoed`,
+      servers: [...asynchat('chat-length-echo', 'AsyncChat framer'), node('net-length-echo-tuned', 'net tuned')],
+      baselines: ['net-length-echo-tuned'],
     },
     {
       id: 'http', title: 'HTTP/1.1 keep-alive GET', unit: 'requests/s', proto: 'http', depths: [1],
@@ -158,9 +165,13 @@ const TARGETS = [
   { workload: 'line', depth: 16, impl: 'chat-echo', baseline: 'net-echo-tuned', min: 1.5, text: 'AsyncChat line echo, depth 16, vs net tuned' },
   { workload: 'line', depth: 16, impl: 'chat-echo', baseline: 'c-echo', min: 0.75, text: 'AsyncChat line echo, depth 16, vs the C echo' },
   { workload: 'line', depth: 16, impl: 'chat-echo', baseline: 'net-echo-idiomatic', min: 10, text: 'AsyncChat line echo, depth 16, vs net idiomatic' },
-  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'net-resp-tuned', min: 1.5, text: 'AsyncChat RESP vs net tuned' },
-  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'redis-server', min: 0.8, text: 'AsyncChat RESP vs redis-server' },
-  { workload: 'resp', depth: null, impl: 'chat-resp', baseline: 'net-resp-idiomatic', min: 1.5, text: 'AsyncChat RESP vs net idiomatic' },
+  { workload: 'resp', depth: 16, impl: 'chat-resp', baseline: 'net-resp-tuned', min: 1.5, text: 'AsyncChat RESP vs net tuned' },
+  { workload: 'resp', depth: 16, impl: 'chat-resp', baseline: 'redis-server', min: 0.8, text: 'AsyncChat RESP vs redis-server' },
+  { workload: 'resp', depth: 16, impl: 'chat-resp', baseline: 'net-resp-idiomatic', min: 1.5, text: 'AsyncChat RESP vs net idiomatic' },
+  { workload: 'resp', depth: 16, impl: 'chat-resp-framer', baseline: 'net-resp-tuned', min: 1.5, text: 'AsyncChat RESP framer vs net tuned (issue 20)' },
+  { workload: 'resp', depth: 16, impl: 'chat-resp-framer', baseline: 'redis-server', min: 0.8, text: 'AsyncChat RESP framer vs redis-server (issue 20)' },
+  { workload: 'length', depth: null, frameSize: 32, impl: 'chat-length-echo', baseline: 'net-length-echo-tuned', min: 1.5, text: 'length-prefixed echo, 32-byte messages, vs net tuned (issue 20)' },
+  { workload: 'length', depth: null, frameSize: 16384, impl: 'chat-length-echo', baseline: 'net-length-echo-tuned', min: 1.0, text: 'length-prefixed echo, 16 KiB messages, vs net tuned (issue 20)' },
   { workload: 'http', depth: null, impl: 'chat-http', baseline: 'node-http', min: 1.3, text: 'AsyncChat HTTP keep-alive vs node:http' },
   { workload: 'line', depth: 1, impl: 'chat-echo', baseline: 'net-echo-tuned', min: 1.0, text: 'AsyncChat line echo, depth 1, vs net tuned' },
   { workload: 'line', depth: 1, impl: 'chat-echo', baseline: 'net-echo-idiomatic', min: 1.0, text: 'AsyncChat line echo, depth 1, vs net idiomatic' },
@@ -213,7 +224,7 @@ function makeCases(o) {
   const cases = [];
   for (const w of workloads(o)) {
     if (o.workload && !o.workload.includes(w.id)) continue;
-    for (const depth of o.depth ?? w.depths) {
+    for (const frameSize of w.frameSizes ?? [null]) for (const depth of o.depth ?? w.depths) {
       const entries = w.idle
         ? w.servers.flatMap((s) => [
           // paired workloads compare servers beside the same idle connections: no busy-only run
@@ -221,7 +232,7 @@ function makeCases(o) {
           { key: `${s.id}@${w.idle}`, server: s, idle: w.idle, label: `${s.label}, + ${w.idle} idle` },
         ])
         : withThreads(w.servers, o).map((s) => ({ key: s.id, server: s, idle: 0, label: s.label, threads: s.threads ?? 1, single: s.single }));
-      cases.push({ key: `${w.id}-d${depth}`, workload: w, depth, entries });
+      cases.push({ key: `${w.id}-d${depth}${frameSize ? `-f${frameSize}` : ''}`, workload: w, depth, frameSize, entries });
     }
   }
   if (o.workload) {
@@ -245,7 +256,7 @@ const running = new Set();
 
 async function runCase(c, o, limits, notes) {
   const w = c.workload;
-  const tag = `[${w.id} d${c.depth}]`;
+  const tag = `[${w.id} d${c.depth}${c.frameSize ? ` ${c.frameSize} B` : ''}]`;
   const maxIdle = Math.max(...c.entries.map((e) => e.idle));
   const fds = maxIdle + o.conns + 256;
   if (fds > limits.hard) {
@@ -254,7 +265,7 @@ async function runCase(c, o, limits, notes) {
     for (const e of c.entries) if (e.idle > 0) e.idle = scaled;
   }
   const servers = [...new Map(c.entries.map((e) => [e.server.id, e.server])).values()];
-  log(`${tag} ${w.title}: ${w.describe(c.depth)}; starting ${servers.length} servers`);
+  log(`${tag} ${w.title}: ${w.describe(c.depth, c.frameSize)}; starting ${servers.length} servers`);
   const procs = new Map();
   try {
     const settled = await Promise.allSettled(servers.map((s) => startServer(s, { fds, limits })));
@@ -269,7 +280,7 @@ async function runCase(c, o, limits, notes) {
     // Prime every server at once (JIT tiers follow call counts, so sharing the CPUs is fine):
     // otherwise the first run of round 1 would measure a cold server.
     await Promise.all(started.map((p) => runLoadgen(p, {
-      proto: w.proto, conns: o.conns, depth: c.depth, warmup: 0, duration: o.prime, lineSize: o.lineSize, stats: false,
+      proto: w.proto, conns: o.conns, depth: c.depth, warmup: 0, duration: o.prime, lineSize: o.lineSize, frameSize: c.frameSize, stats: false,
     }).catch((err) => {
       err.message = `${tag} priming ${p.label}: ${err.message}`;
       err.benchFatal = true;
@@ -285,7 +296,7 @@ async function runCase(c, o, limits, notes) {
         try {
           res = await runLoadgen(proc, {
             proto: w.proto, conns: o.conns, depth: c.depth, idle: e.idle, warmup: o.warmup,
-            duration: o.duration, lineSize: o.lineSize,
+            duration: o.duration, lineSize: o.lineSize, frameSize: c.frameSize,
           });
         } catch (err) {
           err.message = `${tag} ${e.label}: ${err.message}${err.serverStderr ? `\n--- server stderr ---\n${err.serverStderr}` : ''}`;
@@ -392,8 +403,8 @@ function summarizeCase(c, runs, o) {
     ratios.push({ of: e.key, to: blocking.key, kind: 'mode', rounds, median: median(rounds) });
   }
   return {
-    key: c.key, workload: w.id, title: w.title, unit: w.unit, proto: w.proto, depth: c.depth,
-    description: w.describe(c.depth), conns: o.conns, idle: w.idle ?? 0, baselines: w.baselines, rounds: roundsOf(w, o),
+    key: c.key, workload: w.id, title: c.frameSize ? `${w.title}, ${c.frameSize}-byte messages` : w.title, unit: w.unit,
+    proto: w.proto, depth: c.depth, frameSize: c.frameSize ?? null, description: w.describe(c.depth, c.frameSize), conns: o.conns, idle: w.idle ?? 0, baselines: w.baselines, rounds: roundsOf(w, o),
     pairs: w.pairs ?? null, entries, ratios,
   };
 }
@@ -403,6 +414,7 @@ function evaluateTargets(cases) {
   for (const t of TARGETS) {
     for (const c of cases) {
       if (c.workload !== t.workload || (t.depth !== null && c.depth !== t.depth)) continue;
+      if (t.frameSize !== undefined && c.frameSize !== t.frameSize) continue;
       for (const mode of ['blocking', 'attached']) {
         const ratio = t.pair
           ? c.ratios.find((r) => r.kind === 'pair' && r.of.startsWith(`${t.impl}:${mode}`))
@@ -433,6 +445,8 @@ function evaluateTargets(cases) {
 const SERIES = [
   { key: 'AsyncChat:blocking', label: 'AsyncChat loop()', color: '#1f4e9c' },
   { key: 'AsyncChat:attached', label: 'AsyncChat loopAsync()', color: '#6fa8dc' },
+  { key: 'AsyncChat framer:blocking', label: 'AsyncChat framer loop()', color: '#6a1b9a' },
+  { key: 'AsyncChat framer:attached', label: 'AsyncChat framer loopAsync()', color: '#ba68c8' },
   { key: 'Dispatcher:blocking', label: 'Dispatcher loop()', color: '#2e7d32' },
   { key: 'Dispatcher:attached', label: 'Dispatcher loopAsync()', color: '#9ccc65' },
   { key: 'net', label: 'net tuned (idle only)', color: '#9e9e9e' },
@@ -441,7 +455,7 @@ const SERIES = [
 function chart(result) {
   const groups = [];
   const targetFor = (c, impl, baseline) => TARGETS.find((t) => t.workload === c.workload && (t.depth === null || t.depth === c.depth) &&
-    t.impl === impl && (baseline ? t.baseline === baseline : t.idle))?.min;
+    (t.frameSize === undefined || t.frameSize === c.frameSize) && t.impl === impl && (baseline ? t.baseline === baseline : t.idle))?.min;
   for (const c of result.cases) {
     const entry = (key) => c.entries.find((e) => e.key === key);
     if (c.pairs) continue;  // timers, timeouts: in the targets table, not the chart
@@ -459,8 +473,8 @@ function chart(result) {
         return { key: `${e.family}:${e.mode}`, value: r.median, cpu: r.cpuMedian, title: `${e.label} vs ${entry(b).label}: ` };
       });
       if (bars.length === 0) continue;
-      const impl = c.entries.find((e) => e.kind === 'asynchat' && e.family === 'AsyncChat')?.impl;
-      groups.push({ label: `${c.workload} d${c.depth}\nvs ${entry(b).label}`, target: targetFor(c, impl, b), bars });
+      const impl = c.entries.find((e) => e.kind === 'asynchat' && e.family.startsWith('AsyncChat'))?.impl;
+      groups.push({ label: `${c.workload}${c.frameSize ? ` ${c.frameSize} B` : ''} d${c.depth}\nvs ${entry(b).label}`, target: targetFor(c, impl, b), bars });
     }
   }
   const m = result.meta;

@@ -27,8 +27,21 @@ struct Stats {
   uint64_t scans = 0;             // terminator scans
 };
 
+// The arrays parseFrames() reads its state from and writes its results to, registered once by
+// JavaScript (src/asynchat/frame-splitter.ts): passing them on every call cost more than the parse
+// of a short read. The references keep them alive; their memory does not move.
+struct FrameArrays {
+  Napi::Reference<Napi::Float64Array> io_ref;
+  Napi::Reference<Napi::Int32Array> results_ref;
+  double* io = nullptr;
+  size_t io_len = 0;
+  int32_t* results = nullptr;
+  size_t results_len = 0;
+};
+
 struct AddonState {
   Stats stats;
+  FrameArrays frames;
   Napi::FunctionReference reactor_constructor;
   std::unordered_set<Reactor*> reactors;
   uint64_t tls_live = 0;  // TLS connections (SSL objects) not yet freed

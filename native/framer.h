@@ -71,6 +71,9 @@ enum StateSlot : int {
   kStateSlots
 };
 
+// The words of a framer's config (the longest, length-prefixed, has 7).
+constexpr size_t kConfigWords = 8;
+
 enum FrameStatus : int { kEnd = 0, kFull = 1, kMore = 2, kBad = 3, kTooLarge = 4 };
 
 // Why a frame was refused. The texts (FrameReasonText) say what was expected, or which limit.

@@ -1,11 +1,16 @@
 // The framers' N-API entry: parseFrames() over a range of a Uint8Array, and the constants the
 // TypeScript side reads the results with (native/framer.h says what they mean).
 //
-//   parseFrames(buf: Uint8Array, pos, end, config: Int32Array, state: Float64Array,
-//               out: Int32Array, maxFrames) -> int32 of out that hold complete frames
+//   framingArrays(io: Float64Array, results: Int32Array)   once per environment
+//   parseFrames(buf: Uint8Array, pos, end, maxFrames) -> int32 of results that hold complete frames
 //
-// Everything it is given comes from JavaScript and is checked before a parser runs: the
-// ranges, the framer's config, and the resume point in the state.
+// io holds the parser's state (native/framer.h's slots) and, from slots.config on, the framer's
+// config as numbers; results gets the fields and frame ends. Registering them once and passing
+// four arguments is what makes a call cheap: with seven, node-addon-api allocated the argument
+// array on the heap and each typed array cost a lookup.
+//
+// Everything comes from JavaScript and is checked before a parser runs: the range, the config,
+// and the resume point in the state.
 #include <napi.h>
 
 #include <cmath>
@@ -19,8 +24,8 @@
 namespace asynchat {
 namespace {
 
-constexpr const char* kUsage =
-    "parseFrames(buf: Uint8Array, pos, end, config: Int32Array, state: Float64Array, out: Int32Array, maxFrames)";
+constexpr size_t kConfigSlot = kStateSlots;              // io[kConfigSlot, + kConfigWords): the config
+constexpr size_t kIoSlots = kConfigSlot + kConfigWords;  // io's length, at least
 
 size_t PositionArg(napi_env env, napi_value v, const char* what) {
   double d = -1;
@@ -31,35 +36,60 @@ size_t PositionArg(napi_env env, napi_value v, const char* what) {
   return static_cast<size_t>(d);
 }
 
+// The config words in io, as int32, if each is one.
+bool ReadConfig(const double* words, int32_t* config) {
+  for (size_t i = 0; i < kConfigWords; i++) {
+    double w = words[i];
+    if (!(w >= -2147483648.0 && w <= 2147483647.0) || w != std::floor(w)) return false;
+    config[i] = static_cast<int32_t>(w);
+  }
+  return ValidFramerConfig(config, kConfigWords);
+}
+
+Napi::Value FramingArrays(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  FrameArrays& a = GetState(env)->frames;
+  double* io;
+  size_t io_len;
+  int32_t* results;
+  size_t results_len;
+  if (info.Length() < 2 || !TypedElements(env, info[0], napi_float64_array, &io, &io_len) ||
+      !TypedElements(env, info[1], napi_int32_array, &results, &results_len)) {
+    throw Napi::TypeError::New(env, "framingArrays(io: Float64Array, results: Int32Array)");
+  }
+  if (io_len < kIoSlots) throw Napi::RangeError::New(env, "framingArrays: io is too short");
+  if (results_len < 4) throw Napi::RangeError::New(env, "framingArrays: results must hold at least 4 int32");
+  a.io_ref = Napi::Persistent(info[0].As<Napi::Float64Array>());
+  a.results_ref = Napi::Persistent(info[1].As<Napi::Int32Array>());
+  a.io = io;
+  a.io_len = io_len;
+  a.results = results;
+  a.results_len = results_len;
+  return env.Undefined();
+}
+
 Napi::Value ParseFramesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  AddonState* state = GetState(env);
+  FrameArrays& a = state->frames;
+  if (a.io == nullptr) throw Napi::Error::New(env, "parseFrames: framingArrays() has not been called");
   uint8_t* data;
   size_t data_len;
-  int32_t* config;
-  size_t config_len;
-  double* state;
-  size_t state_len;
-  int32_t* out;
-  size_t out_len;
-  if (info.Length() < 7 || !ByteElements(env, info[0], &data, &data_len) ||
-      !TypedElements(env, info[3], napi_int32_array, &config, &config_len) ||
-      !TypedElements(env, info[4], napi_float64_array, &state, &state_len) ||
-      !TypedElements(env, info[5], napi_int32_array, &out, &out_len)) {
-    throw Napi::TypeError::New(env, kUsage);
+  if (info.Length() < 4 || !ByteElements(env, info[0], &data, &data_len)) {
+    throw Napi::TypeError::New(env, "parseFrames(buf: Uint8Array, pos, end, maxFrames)");
   }
   size_t pos = PositionArg(env, info[1], "pos");
   size_t end = PositionArg(env, info[2], "end");
-  size_t max_frames = PositionArg(env, info[6], "maxFrames");
+  size_t max_frames = PositionArg(env, info[3], "maxFrames");
   if (pos > end || end > data_len) throw Napi::RangeError::New(env, "parseFrames: pos/end out of range");
-  if (!ValidFramerConfig(config, config_len)) throw Napi::RangeError::New(env, "parseFrames: not a framer's config");
-  if (state_len < kStateSlots || !ValidFrameState(config, state, end - pos)) {
+  int32_t config[kConfigWords];
+  if (!ReadConfig(a.io + kConfigSlot, config)) throw Napi::RangeError::New(env, "parseFrames: not a framer's config");
+  if (!ValidFrameState(config, a.io, end - pos)) {
     throw Napi::RangeError::New(env, "parseFrames: the state does not fit this framer and range");
   }
-  if (out_len < 4) throw Napi::RangeError::New(env, "parseFrames: out must hold at least 4 int32");
-
-  GetState(env)->stats.scans++;
-  FrameOut o{out, out_len};
-  size_t n = ParseFrames(data, pos, end, config, state, o, max_frames == 0 ? 1 : max_frames);
+  state->stats.scans++;
+  FrameOut out{a.results, a.results_len};
+  size_t n = ParseFrames(data, pos, end, config, a.io, out, max_frames == 0 ? 1 : max_frames);
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
@@ -72,12 +102,15 @@ Napi::Object Names(Napi::Env env, std::initializer_list<std::pair<const char*, i
 }  // namespace
 
 void InitParseFrames(Napi::Env env, Napi::Object exports) {
+  exports.Set("framingArrays", Napi::Function::New<FramingArrays>(env, "framingArrays"));
   exports.Set("parseFrames", Napi::Function::New<ParseFramesJs>(env, "parseFrames"));
   Napi::Object framing = Napi::Object::New(env);
   framing.Set("kinds", Names(env, {{"resp", kFramerResp}, {"lengthPrefixed", kFramerLength}, {"netstring", kFramerNetstring}}));
-  framing.Set("slots", Names(env, {{"phase", kPhase}, {"status", kStatus}, {"stop", kStop}, {"need", kNeed},
+  framing.Set("slots", Names(env, {{"phase", kPhase}, {"at", kAt}, {"argsLeft", kArgsLeft}, {"length", kLength},
+                                   {"scanned", kScanned}, {"status", kStatus}, {"stop", kStop}, {"need", kNeed},
                                    {"partial", kPartial}, {"reason", kReason}, {"offset", kOffset},
-                                   {"detail", kDetail}, {"part", kPart}, {"count", kStateSlots}}));
+                                   {"detail", kDetail}, {"part", kPart}, {"config", static_cast<int>(kConfigSlot)},
+                                   {"configWords", static_cast<int>(kConfigWords)}, {"count", static_cast<int>(kIoSlots)}}));
   framing.Set("status", Names(env, {{"end", kEnd}, {"full", kFull}, {"more", kMore}, {"bad", kBad},
                                     {"tooLarge", kTooLarge}}));
   Napi::Array reasons = Napi::Array::New(env, kFrameReasonCount);

@@ -213,6 +213,7 @@ export function runLoadgen(proc, o) {
     '--server-pid', proc.pid, '--quiet',
   ];
   if (o.lineSize) args.push('--line-size', o.lineSize);
+  if (o.frameSize) args.push('--frame-size', o.frameSize);
   if (proc.control && o.stats !== false) args.push('--control', proc.control);
   if (o.tls) args.push('--tls');
   // o.tlsBinary: the TLS build, in cleartext too (so that a cleartext row runs the same client)

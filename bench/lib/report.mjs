@@ -44,7 +44,7 @@ export function renderMarkdown(result, { svg } = {}) {
   if (svg) out.push(`\n![median ratios](${svg})`);
 
   if (result.targets.length) {
-    out.push('\n## Targets (issues #5 and #14)\n');
+    out.push('\n## Targets (issues #5, #14 and 20)\n');
     out.push(table(['target', 'mode', 'want', 'got', '', 'by CPU per request'], result.targets.map((t) => [
       t.text, t.mode === 'both' ? '' : t.mode === 'blocking' ? 'loop()' : 'loopAsync()', t.want, ratio(t.got),
       t.pass ? 'met' : '**not met**', t.gotCpu == null ? '' : ratio(t.gotCpu),
@@ -132,7 +132,8 @@ export function renderMarkdown(result, { svg } = {}) {
   }
   const contenders = result.cases.flatMap((c) => c.entries.filter((e) => e.kind !== 'reference'));
   const maxShare = Math.max(...contenders.map((e) => e.loadgenShareMax));
-  const saturated = result.cases.flatMap((c) => c.entries.filter((e) => e.loadgenShareMax > 0.9).map((e) => `${e.label} (${c.workload} d${c.depth})`));
+  const saturated = result.cases.flatMap((c) => c.entries.filter((e) => e.loadgenShareMax > 0.9)
+    .map((e) => `${e.label} (${c.workload}${c.frameSize ? ` ${c.frameSize} B` : ''} d${c.depth})`));
   out.push(
     `\nThe load generator used at most ${pct(maxShare)} of a core in any run against a Node server` +
     `${maxShare > 0.9 ? ': close to saturation, the fastest servers may be measured low' : ''}.` +

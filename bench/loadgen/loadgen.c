@@ -21,8 +21,8 @@
 // sit behind conn_read()/conn_write() (tls_transport.h); only build-bench/loadgen-tls, linked
 // with OpenSSL, has them.
 //
-//   loadgen --port P --proto line|resp|http [--host 127.0.0.1] [--conns 50] [--depth 16]
-//           [--idle 0] [--warmup 1] [--duration 3] [--line-size 32]
+//   loadgen --port P --proto line|resp|http|lp [--host 127.0.0.1] [--conns 50] [--depth 16]
+//           [--idle 0] [--warmup 1] [--duration 3] [--line-size 32] [--frame-size 32]
 //           [--server-pid PID] [--control PORT] [--tls] [--tls-version 1.3] [--quiet]
 //
 // Prints one JSON object on stdout. Exit status: 0 ok, 2 a wrong reply, 3 stalled or closed,
@@ -48,7 +48,8 @@
 #include "common.h"
 #include "tls_transport.h"
 
-#define MAX_MSG 4096          // largest request or reply any protocol generates
+#define MAX_MSG 4096          // largest request or reply of the line, resp and http protocols
+#define MAX_FRAME (1 << 20)   // largest --frame-size
 #define READ_SIZE (256 * 1024)
 #define IDLE_CONNECTING 512   // idle connections set up at a time (the server's backlog)
 #define STALL_NS (5ULL * 1000000000ULL)
@@ -65,6 +66,8 @@ static int opt_idle = 0;
 static double opt_warmup = 1.0;
 static double opt_duration = 3.0;
 static int opt_line_size = 32;
+static int opt_frame_size = 32;
+static size_t max_msg = MAX_MSG;  // largest request or reply of the protocol run
 static int opt_server_pid = 0;
 static int opt_control = 0;
 static int opt_quiet = 0;
@@ -95,7 +98,7 @@ typedef struct conn {
   uint64_t reply_start;  // where the reply to request `done` starts (absolute)
   uint64_t *ends;      // per request in flight (ring of `ring`): absolute end of its reply
   uint64_t *sent_at;   // ... and when it was sent
-  char *tmpl;          // line protocol: this connection's line
+  char *tmpl;          // line and lp protocols: this connection's line or message
 } conn;
 
 static int ring_size;
@@ -139,6 +142,30 @@ static void make_line_template(conn *c) {
   if (len - 2 >= 13) c->tmpl[12] = '-';
   c->tmpl[len - 2] = '\r';
   c->tmpl[len - 1] = '\n';
+}
+
+// lp: a message of frame_size bytes, a 4-byte big-endian length and the payload after it; the
+// server echoes it. Like a line, the payload carries the sequence number and the connection id,
+// and every byte value (CR, LF, NUL, 0xff) occurs in it.
+static void gen_lp(conn *c, uint64_t n, char *req, size_t *req_len, char *rep, size_t *rep_len) {
+  size_t len = (size_t)opt_frame_size;
+  size_t body = len - 4;
+  req[0] = (char)(body >> 24);
+  req[1] = (char)(body >> 16);
+  req[2] = (char)(body >> 8);
+  req[3] = (char)body;
+  memcpy(req + 4, c->tmpl, body);
+  if (body >= 12) put_hex(req + 4, n, 12);
+  if (body >= 17) put_hex(req + 4 + 13, (uint64_t)c->id, 4);
+  *req_len = len;
+  memcpy(rep, req, len);
+  *rep_len = len;
+}
+
+static void make_lp_template(conn *c) {
+  size_t body = (size_t)opt_frame_size - 4;
+  c->tmpl = malloc(body > 0 ? body : 1);
+  for (size_t i = 0; i < body; i++) c->tmpl[i] = (char)((c->id * 7 + i * 3) % 256);
 }
 
 // resp: a cycle of four commands, each connection on its own keys:
@@ -337,13 +364,13 @@ static void set_out_interest(conn *c, int on) {
 
 static void generate(conn *c) {
   if (c->out_off > 0 && c->out_off == c->out_len) c->out_off = c->out_len = 0;
-  grow(&c->out, &c->out_cap, c->out_len + MAX_MSG);
+  grow(&c->out, &c->out_cap, c->out_len + max_msg);
   if (c->exp_off > c->exp_cap / 2) {  // keep the expected stream compact
     memmove(c->exp, c->exp + c->exp_off, c->exp_len - c->exp_off);
     c->exp_len -= c->exp_off;
     c->exp_off = 0;
   }
-  grow(&c->exp, &c->exp_cap, c->exp_len + MAX_MSG);
+  grow(&c->exp, &c->exp_cap, c->exp_len + max_msg);
   size_t req_len, rep_len;
   gen(c, c->sent, c->out + c->out_len, &req_len, c->exp + c->exp_len, &rep_len);
   c->out_len += req_len;
@@ -513,8 +540,8 @@ static char *control(const char *cmd, char *answer, size_t cap) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: loadgen --port P --proto line|resp|http [--host H] [--conns N] [--depth D]\n"
-          "               [--idle N] [--warmup S] [--duration S] [--line-size B]\n"
+          "usage: loadgen --port P --proto line|resp|http|lp [--host H] [--conns N] [--depth D]\n"
+          "               [--idle N] [--warmup S] [--duration S] [--line-size B] [--frame-size B]\n"
           "               [--server-pid PID] [--control PORT] [--tls] [--tls-version 1.2|1.3]\n"
           "               [--quiet]\n");
   exit(1);
@@ -536,6 +563,7 @@ static void parse(int argc, char **argv) {
     else if (!strcmp(a, "--warmup")) opt_warmup = atof(v);
     else if (!strcmp(a, "--duration")) opt_duration = atof(v);
     else if (!strcmp(a, "--line-size")) opt_line_size = atoi(v);
+    else if (!strcmp(a, "--frame-size")) opt_frame_size = atoi(v);
     else if (!strcmp(a, "--server-pid")) opt_server_pid = atoi(v);
     else if (!strcmp(a, "--control")) opt_control = atoi(v);
     else if (!strcmp(a, "--tls-version")) opt_tls_version = v;
@@ -545,8 +573,11 @@ static void parse(int argc, char **argv) {
   if (!strcmp(opt_proto, "line")) gen = gen_line;
   else if (!strcmp(opt_proto, "resp")) gen = gen_resp;
   else if (!strcmp(opt_proto, "http")) gen = gen_http;
+  else if (!strcmp(opt_proto, "lp")) gen = gen_lp;
   else usage();
   if (opt_line_size < 4 || opt_line_size > MAX_MSG) die(1, "--line-size must be 4..%d", MAX_MSG);
+  if (opt_frame_size < 4 || opt_frame_size > MAX_FRAME) die(1, "--frame-size must be 4..%d", MAX_FRAME);
+  if (gen == gen_lp && (size_t)opt_frame_size > max_msg) max_msg = (size_t)opt_frame_size;
   const char *why = opt_tls ? tls_setup(opt_tls_version) : NULL;
   if (why != NULL) die(1, "--tls: %s", why);
 }
@@ -580,6 +611,7 @@ int main(int argc, char **argv) {
     c->ends = calloc((size_t)ring_size, sizeof *c->ends);
     c->sent_at = calloc((size_t)ring_size, sizeof *c->sent_at);
     if (gen == gen_line) make_line_template(c);
+    if (gen == gen_lp) make_lp_template(c);
   }
   control_open();
 

@@ -41,7 +41,7 @@ export interface FrameTooLargeError extends AsynchatError {
   readonly part: string;
 }
 
-/** The error for the refusal a parse call left in `state` (status bad or tooLarge). */
+/** The error for the refusal a parse call left in its io array (status bad or tooLarge). */
 export function frameRefusal(framer: Framer, state: Float64Array): BadFrameError | FrameTooLargeError {
   const name = NAMES[framer.kind];
   const text = F.reasons[state[S.reason]];

@@ -21,11 +21,16 @@ import type { KeptBytes } from './kept-bytes';
 import type { SplitterTarget } from './input-splitter';
 
 const F = native.framing;
+const PHASE = F.slots.phase;
+const AT = F.slots.at;
+const ARGS_LEFT = F.slots.argsLeft;
+const LENGTH = F.slots.length;
+const SCANNED = F.slots.scanned;
 const STATUS = F.slots.status;
 const STOP = F.slots.stop;
 const NEED = F.slots.need;
 const PARTIAL = F.slots.partial;
-const PHASE = F.slots.phase;
+const CONFIG = F.slots.config;
 const END = F.status.end;
 const FULL = F.status.full;
 const MORE = F.status.more;
@@ -33,12 +38,31 @@ const MORE = F.status.more;
 const SKIPPED = -2;
 
 /**
- * The parse results of every FrameSplitter of this thread (32 KiB each would add up over many
- * channels). A splitter owns them from its parse call until another splitter's call (one fed
- * from inside a callback) takes them; it then parses again from the frame it is delivering.
+ * What parseFrames() reads and writes, shared by every FrameSplitter of this thread and
+ * registered once with the addon: io holds the parser's state and the config of the framer it
+ * parses with, results the fields and frame ends (32 KiB each per channel would add up). A
+ * splitter owns them from its parse call until another splitter's call (one fed from inside a
+ * callback) takes them; it then parses again from the frame it is delivering. The state of an
+ * unfinished frame is the splitter's own, copied out after the call that leaves it.
+ * @internal exported for the tests of the native contract
  */
-const results = new Int32Array(8192);
+export const io = new Float64Array(F.slots.count);
+/** @internal */
+export const results = new Int32Array(8192);
+native.framingArrays(io, results);
 let owner: FrameSplitter | null = null;
+/** The framer whose config io holds. */
+let loaded: Framer | null = null;
+
+/** native.parseFrames for `framer`, its config loaded into io when another framer's was there. @internal */
+export function parseFrames(framer: Framer, buf: Uint8Array, pos: number, end: number, maxFrames: number): number {
+  if (loaded !== framer) {
+    const config = Framer.config(framer);
+    for (let i = 0; i < F.slots.configWords; i++) io[CONFIG + i] = i < config.length ? config[i] : 0;
+    loaded = framer;
+  }
+  return native.parseFrames(buf, pos, end, maxFrames);
+}
 
 /** Frames found per native call, at most: the look-ahead grows to this with a run of frames. */
 const MAX_FRAMES = 1024;
@@ -55,12 +79,10 @@ export class FrameSplitter {
   /** The error of a refused frame: every feed rethrows it until discard(). */
   failure: Error | null = null;
 
-  private readonly state = new Float64Array(F.slots.count);
   private epoch = 0;
   /** Frames delivered in a row with runFramer: how far a parse call may look ahead (what it finds beyond a change of terminator is thrown away). */
   private run = 0;
   private runFramer: Framer | null = null;
-  private runConfig: Int32Array = new Int32Array(0);
 
   // An unfinished frame: its bytes part[partStart, partEnd), its fields found so far (pairs of
   // positions in part), what the parser still needs, the framer it is parsed with.
@@ -71,6 +93,12 @@ export class FrameSplitter {
   private partEnd = 0;
   private partNeed = 0;
   private partFields: number[] = [];
+  // The parser's state where it stopped in the unfinished frame (io's resume slots).
+  private resumePhase = 0;
+  private resumeAt = 0;
+  private resumeArgsLeft = 0;
+  private resumeLength = 0;
+  private resumeScanned = 0;
 
   constructor(private readonly kept: KeptBytes) {}
 
@@ -117,10 +145,8 @@ export class FrameSplitter {
   feed(target: SplitterTarget, framer: Framer, buf: Buffer, pos: number, end: number, ab: ArrayBufferLike, base: number): number {
     const epoch = this.epoch;
     if (framer !== this.runFramer) this.startRun(framer);
-    const config = this.runConfig;
-    const state = this.state;
     if (this.partOf !== null) {
-      pos = this.finishPartial(target, framer, config, buf, pos, end, epoch);
+      pos = this.finishPartial(target, framer, buf, pos, end, epoch);
       if (pos < 0) return -1;
     }
     let frameAt = pos;  // the first byte not delivered: the frame being delivered starts there
@@ -128,8 +154,8 @@ export class FrameSplitter {
       while (pos < end) {
         if (target.closed || this.epoch !== epoch) return -1;
         if (handsBack(target, framer)) return this.endRun(pos, target, framer);
-        state[PHASE] = 0;  // at a frame boundary (a call that stopped inside a frame may have been left unfinished)
-        let n = native.parseFrames(buf, pos, end, config, state, results, this.lookAhead());
+        io[PHASE] = 0;  // at a frame boundary
+        let n = parseFrames(framer, buf, pos, end, this.lookAhead());
         owner = this;
         let fields = 0;  // of the frame at frameAt, delivered
         for (let i = 0; i < n; i += 2) {
@@ -153,21 +179,21 @@ export class FrameSplitter {
           if (target.closed || this.epoch !== epoch) return -1;
           if (owner !== this) {
             // A callback made another splitter parse: the same call again, from the frame being delivered.
-            state[PHASE] = 0;
-            n = native.parseFrames(buf, frameAt, end, config, state, results, this.lookAhead());
+            io[PHASE] = 0;
+            n = parseFrames(framer, buf, frameAt, end, this.lookAhead());
             owner = this;
             i = 2 * fields - 2;
           }
         }
-        const status = state[STATUS];
+        const status = io[STATUS];
         if (status === END) return -1;
         if (status === FULL) {
-          pos = state[STOP];
+          pos = io[STOP];
         } else if (status === MORE) {
           // From here the unfinished frame's own bookkeeping says what is undelivered.
-          this.keepPartial(framer, buf, state[STOP], end, n);
+          this.keepPartial(framer, buf, io[STOP], end, n);
           frameAt = end;
-          pos = this.finishPartial(target, framer, config, buf, end, end, epoch);
+          pos = this.finishPartial(target, framer, buf, end, end, epoch);
           if (pos < 0) return -1;
           frameAt = pos;
         } else {
@@ -177,7 +203,6 @@ export class FrameSplitter {
       return -1;
     } catch (err) {
       if (err !== this.failure && this.failure === null && this.epoch === epoch && !target.closed) {
-        state[PHASE] = 0;
         this.kept.keep(buf, frameAt, end, null);
       }
       throw err;
@@ -193,7 +218,6 @@ export class FrameSplitter {
   /** A run of frames with this framer starts (or goes on after another framer). */
   private startRun(framer: Framer): void {
     this.runFramer = framer;
-    this.runConfig = Framer.config(framer);
     this.run = 0;
   }
 
@@ -205,8 +229,8 @@ export class FrameSplitter {
 
   /** The chunk ends inside a frame starting at `at`: its bytes so far and the fields found in them are kept. */
   private keepPartial(framer: Framer, buf: Buffer, at: number, end: number, n: number): void {
-    const state = this.state;
-    const need = state[NEED];
+    this.saveResume();
+    const need = io[NEED];
     const bytes = end - at;
     this.partOf = framer;
     this.part = Buffer.allocUnsafeSlow(Math.max(64, bytes + need));
@@ -217,7 +241,24 @@ export class FrameSplitter {
     this.partNeed = need;
     const fields = this.partFields;
     fields.length = 0;
-    for (let i = n, last = n + state[PARTIAL]; i < last; i += 2) fields.push(results[i] - at, results[i + 1]);
+    for (let i = n, last = n + io[PARTIAL]; i < last; i += 2) fields.push(results[i] - at, results[i + 1]);
+  }
+
+  /** The parser stopped inside the unfinished frame: where, for the call that goes on with it. */
+  private saveResume(): void {
+    this.resumePhase = io[PHASE];
+    this.resumeAt = io[AT];
+    this.resumeArgsLeft = io[ARGS_LEFT];
+    this.resumeLength = io[LENGTH];
+    this.resumeScanned = io[SCANNED];
+  }
+
+  private restoreResume(): void {
+    io[PHASE] = this.resumePhase;
+    io[AT] = this.resumeAt;
+    io[ARGS_LEFT] = this.resumeArgsLeft;
+    io[LENGTH] = this.resumeLength;
+    io[SCANNED] = this.resumeScanned;
   }
 
   /**
@@ -225,10 +266,7 @@ export class FrameSplitter {
    * needs, and parses again from where it stopped. Returns the position in buf after the frame
    * once it is delivered, or -1 (buf used up, or the target closed or discarded).
    */
-  private finishPartial(
-    target: SplitterTarget, framer: Framer, config: Int32Array, buf: Buffer, pos: number, end: number, epoch: number,
-  ): number {
-    const state = this.state;
+  private finishPartial(target: SplitterTarget, framer: Framer, buf: Buffer, pos: number, end: number, epoch: number): number {
     for (;;) {
       const need = this.partNeed;
       if (need > 0) {
@@ -237,7 +275,8 @@ export class FrameSplitter {
         this.join(buf, pos, pos + k, need);
         pos += k;
       }
-      const n = native.parseFrames(this.part, this.partStart, this.partEnd, config, state, results, 1);
+      this.restoreResume();
+      const n = parseFrames(framer, this.part, this.partStart, this.partEnd, 1);
       owner = this;
       const fields = this.partFields;
       for (let i = 0; i < n; i += 2) {
@@ -251,7 +290,7 @@ export class FrameSplitter {
           return this.deliverPartial(target, buf, pos - (this.partEnd - frameEnd), end, frameEnd, epoch);
         }
       }
-      const status = state[STATUS];
+      const status = io[STATUS];
       if (status === END) {
         this.dropPartial();
         return pos;
@@ -260,9 +299,10 @@ export class FrameSplitter {
         this.dropPartial();
         throw this.refuse(framer);
       }
-      this.partStart = state[STOP];
-      for (let i = n, last = n + state[PARTIAL]; i < last; i += 2) fields.push(results[i], results[i + 1]);
-      this.partNeed = state[NEED];
+      this.saveResume();
+      this.partStart = io[STOP];
+      for (let i = n, last = n + io[PARTIAL]; i < last; i += 2) fields.push(results[i], results[i + 1]);
+      this.partNeed = io[NEED];
     }
   }
 
@@ -324,8 +364,7 @@ export class FrameSplitter {
   /** The refusal the last parse call reported, which every later feed rethrows until discard(). */
   private refuse(framer: Framer): Error {
     this.dropPartial();
-    this.state[PHASE] = 0;
-    this.failure = frameRefusal(framer, this.state);
+    this.failure = frameRefusal(framer, io);
     return this.failure;
   }
 

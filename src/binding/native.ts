@@ -135,16 +135,20 @@ export interface NativeConstants {
   INADDR_ANY: number;
 }
 
-/** The framers' constants (native/framer.h): where parseFrames() writes what, and why a frame was refused. */
+/** The framers' constants (native/framer.h, native/parse_frames.cc): the io array's layout, and why a frame was refused. */
 export interface NativeFraming {
   /** config[0] of each framer */
   kinds: { resp: number; lengthPrefixed: number; netstring: number };
-  /** Indexes in the state array; `count` is its length. */
+  /**
+   * Indexes in the io array: the parser's state (phase .. part), the framer's config from
+   * `config` on (`configWords` of them); `count` is io's length.
+   */
   slots: {
-    phase: number; status: number; stop: number; need: number; partial: number; reason: number; offset: number;
-    detail: number; part: number; count: number;
+    phase: number; at: number; argsLeft: number; length: number; scanned: number; status: number; stop: number;
+    need: number; partial: number; reason: number; offset: number; detail: number; part: number; config: number;
+    configWords: number; count: number;
   };
-  /** state[slots.status] after a call */
+  /** io[slots.status] after a call */
   status: { end: number; full: number; more: number; bad: number; tooLarge: number };
   /** By reason: what was expected, or the option whose limit was passed. */
   reasons: string[];
@@ -231,13 +235,14 @@ export interface NativeAddon {
     fd: number, buf: Uint8Array, offset: number, size: number, terminator: Uint8Array, out: Int32Array, max: number,
     minBytes: number,
   ): number;
+  /** Registers the arrays parseFrames() uses in this environment (once: src/asynchat/frame-splitter.ts). */
+  framingArrays(io: Float64Array, results: Int32Array): void;
   /**
-   * Frames and their fields in buf[pos, end), for a framer's config; see native/framer.h. Returns
-   * how many int32 of out hold complete frames; how the call ended is in state.
+   * Frames and their fields in buf[pos, end), for the framer whose config is in io; see
+   * native/framer.h. Returns how many int32 of results hold complete frames; how the call ended
+   * is in io.
    */
-  parseFrames(
-    buf: Uint8Array, pos: number, end: number, config: Int32Array, state: Float64Array, out: Int32Array, maxFrames: number,
-  ): number;
+  parseFrames(buf: Uint8Array, pos: number, end: number, maxFrames: number): number;
   framing: NativeFraming;
 }
 

@@ -3,10 +3,11 @@
 // byte stream, cut at every boundary; then what the feed must honour as InputSplitter does
 // (switching terminators mid-read, close, pause, discard, exceptions, chunks fed from callbacks,
 // refusals) and what it must not do (copy a field that lies in one read, parse per frame).
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { native } from '../../src/binding/native';
 import { stats } from '../../src/binding/backends';
-import { framers, type Framer } from '../../src/asynchat/framers';
+import { Framer, framers } from '../../src/asynchat/framers';
+import { io, parseFrames, results } from '../../src/asynchat/frame-splitter';
 import { InputSplitter } from '../../src/asynchat/input-splitter';
 import { compareWithReference, cutAt, runScript, ScriptTarget, type FrameScript } from '../helpers/frame-script';
 
@@ -292,54 +293,64 @@ describe('views, copies and crossings', () => {
 
 describe('parseFrames, the native contract', () => {
   const F = native.framing;
-  const config = (f: Framer): Int32Array => (f.constructor as typeof import('../../src/asynchat/framers').Framer).config(f);
+  const S = F.slots;
+  /** The config words written into io by hand, the way FrameSplitter's parseFrames() loads them. */
+  function load(words: number[]): void {
+    for (let i = 0; i < S.configWords; i++) io[S.config + i] = words[i] ?? 0;
+  }
+  afterEach(() => {
+    io[S.phase] = 0;
+    parseFrames(framers.netstring(), Buffer.alloc(0), 0, 0, 1);  // leaves a real framer's config loaded
+  });
 
   it('checks what JavaScript hands it', () => {
-    const state = new Float64Array(F.slots.count);
-    const out = new Int32Array(16);
     const buf = latin1('PING\r\n');
-    const c = config(resp);
-    expect(() => native.parseFrames(buf, 0, 7, c, state, out, 1)).toThrow(/out of range/);
-    expect(() => native.parseFrames(buf, 0, 6, Int32Array.of(9, 1), state, out, 1)).toThrow(/not a framer's config/);
-    expect(() => native.parseFrames(buf, 0, 6, Int32Array.of(2, 0, 5, 0, 0, 0, 10), state, out, 1)).toThrow(/not a framer's config/);
-    expect(() => native.parseFrames(buf, 0, 6, c, new Float64Array(3), out, 1)).toThrow(/state/);
-    expect(() => native.parseFrames(buf, 0, 6, c, Float64Array.from({ length: F.slots.count }, (_, i) => (i === F.slots.phase ? 9 : 0)), out, 1)).toThrow(/state/);
-    const resumeFar = new Float64Array(F.slots.count);
-    resumeFar[F.slots.phase] = 3;
-    resumeFar[1] = 100;  // kAt past the range
-    expect(() => native.parseFrames(buf, 0, 6, c, resumeFar, out, 1)).toThrow(/state/);
-    expect(() => native.parseFrames(buf, 0, 6, c, state, new Int32Array(2), 1)).toThrow(/at least 4/);
-    expect(() => native.parseFrames(buf as never, -1, 6, c, state, out, 1)).toThrow(RangeError);
-    expect(() => native.parseFrames('x' as never, 0, 1, c, state, out, 1)).toThrow(TypeError);
-    expect(native.parseFrames(buf, 0, 6, c, state, out, 1)).toBe(4);
-    expect([...out.subarray(0, 4)]).toEqual([0, 4, -1, 6]);
-    expect(state[F.slots.status]).toBe(F.status.end);
+    io[S.phase] = 0;
+    expect(() => parseFrames(resp, buf, 0, 7, 1)).toThrow(/out of range/);
+    expect(() => parseFrames(resp, buf, 3, 2, 1)).toThrow(/out of range/);
+    expect(() => parseFrames(resp, buf, -1, 6, 1)).toThrow(RangeError);
+    expect(() => parseFrames(resp, 'x' as never, 0, 1, 1)).toThrow(TypeError);
+    load([9, 1]);
+    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/not a framer's config/);
+    load([2, 0, 5, 0, 0, 0, 10]);  // a 5-byte length field
+    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/not a framer's config/);
+    load([1, 1.5, 1, 1, 1]);
+    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/not a framer's config/);
+    const c = [...(Framer.config(resp))];
+    load(c);
+    io[S.phase] = 9;
+    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/state/);
+    io[S.phase] = 3;
+    io[S.at] = 100;  // the resume point past the range
+    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/state/);
+    io[S.phase] = 0;
+    expect(() => native.framingArrays(new Float64Array(3), new Int32Array(8))).toThrow(/too short/);
+    expect(() => native.framingArrays(io, new Int32Array(2))).toThrow(/at least 4/);
+    expect(native.parseFrames(buf, 0, 6, 1)).toBe(4);
+    expect([...results.subarray(0, 4)]).toEqual([0, 4, -1, 6]);
+    expect(io[S.status]).toBe(F.status.end);
   });
 
   it('stops after maxFrames (full), and says what an unfinished frame still needs (more)', () => {
-    const state = new Float64Array(F.slots.count);
-    const out = new Int32Array(64);
     const buf = Buffer.concat([lp('ab'), lp('cd'), lp('efgh').subarray(0, 5)]);
-    const c = config(framers.lengthPrefixed());
-    expect(native.parseFrames(buf, 0, buf.length, c, state, out, 1)).toBe(4);
-    expect([state[F.slots.status], state[F.slots.stop]]).toEqual([F.status.full, 6]);
-    expect(native.parseFrames(buf, 6, buf.length, c, state, out, 10)).toBe(4);
-    expect([state[F.slots.status], state[F.slots.stop], state[F.slots.need]]).toEqual([F.status.more, 12, 3]);
+    const f = framers.lengthPrefixed();
+    expect(parseFrames(f, buf, 0, buf.length, 1)).toBe(4);
+    expect([io[S.status], io[S.stop]]).toEqual([F.status.full, 6]);
+    expect(parseFrames(f, buf, 6, buf.length, 10)).toBe(4);
+    expect([io[S.status], io[S.stop], io[S.need]]).toEqual([F.status.more, 12, 3]);
   });
 
   it('RESP resumes in the state it stopped in, with the fields of the unfinished frame after the complete ones', () => {
-    const state = new Float64Array(F.slots.count);
-    const out = new Int32Array(64);
-    const c = config(resp);
     const whole = latin1('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n');
-    const n = native.parseFrames(whole, 0, 25, c, state, out, 10);
+    io[S.phase] = 0;
+    const n = parseFrames(resp, whole, 0, 25, 10);
     expect(n).toBe(0);
-    expect(state[F.slots.status]).toBe(F.status.more);
-    expect(state[F.slots.partial]).toBe(4);
-    expect([...out.subarray(0, 4)]).toEqual([8, 3, 17, 1]);
-    expect(state[F.slots.need]).toBe(6);  // "alue\r\n"
-    expect(state[F.slots.phase]).not.toBe(0);
-    expect(native.parseFrames(whole, 0, whole.length, c, state, out, 10)).toBe(4);
-    expect([...out.subarray(0, 4)]).toEqual([24, 5, -1, whole.length]);
+    expect(io[S.status]).toBe(F.status.more);
+    expect(io[S.partial]).toBe(4);
+    expect([...results.subarray(0, 4)]).toEqual([8, 3, 17, 1]);
+    expect(io[S.need]).toBe(6);  // "alue\r\n"
+    expect(io[S.phase]).not.toBe(0);
+    expect(parseFrames(resp, whole, 0, whole.length, 10)).toBe(4);
+    expect([...results.subarray(0, 4)]).toEqual([24, 5, -1, whole.length]);
   });
 });
