@@ -3,9 +3,9 @@
 // kernel, V8 and Node, JIT-compiled JavaScript, libc, the addon). Where asynchat misses a target
 // against a baseline, the table says which share makes the difference.
 //
-//   node bench/profile-compare.mjs [--workload line|resp] [--depth 16] [--connections 50]
-//                                  [--duration 3] [--rounds 3]
-// Writes bench/results/profile-compare-<workload>.{md,json}. Linux with perf only.
+//   node bench/profile-compare.mjs [--workload line|resp|length] [--depth 16] [--connections 50]
+//                                  [--duration 3] [--rounds 3] [--frame-size 32]
+// Writes bench/results/profile-compare-<workload>.{md,json} (length: -<frame size>). Linux with perf only.
 //
 // Each server is recorded `rounds` times, the servers in turn (round-robin, as bench/run.mjs
 // interleaves), and each share is the median over its rounds.
@@ -33,8 +33,18 @@ const WORKLOADS = {
     servers: [
       { id: 'chat-resp', mode: 'blocking', label: 'AsyncChat loop()' },
       { id: 'chat-resp', mode: 'attached', label: 'AsyncChat loopAsync()' },
+      { id: 'chat-resp-framer', mode: 'blocking', label: 'AsyncChat framer loop()' },
+      { id: 'chat-resp-framer', mode: 'attached', label: 'AsyncChat framer loopAsync()' },
       { id: 'net-resp-tuned', label: 'net tuned' },
       { id: 'redis-server', label: 'redis-server (reference)', needs: 'redis-server' },
+    ],
+  },
+  length: {
+    proto: 'lp',
+    servers: [
+      { id: 'chat-length-echo', mode: 'blocking', label: 'AsyncChat framer loop()' },
+      { id: 'chat-length-echo', mode: 'attached', label: 'AsyncChat framer loopAsync()' },
+      { id: 'net-length-echo-tuned', label: 'net tuned' },
     ],
   },
 };
@@ -71,6 +81,7 @@ async function main() {
   const conns = Number(arg('connections', 50));
   const duration = Number(arg('duration', 3));
   const rounds = Number(arg('rounds', 3));
+  const frameSize = workload === 'length' ? Number(arg('frame-size', 32)) : undefined;
   ensurePackage(console.log);
   ensureLoadgen(console.log);
   const servers = spec.servers.filter((s) => !s.needs || installed(s.needs));
@@ -80,7 +91,7 @@ async function main() {
       const dir = path.join(buildDir, 'profiles', `compare-${s.id}-${s.mode ?? 'node'}-${Date.now()}`);
       mkdirSync(dir, { recursive: true });
       const p = await perfRun({
-        server: s.id, file: s.file, mode: s.mode, proto: spec.proto, depth, conns, duration, dir, log: () => {},
+        server: s.id, file: s.file, mode: s.mode, proto: spec.proto, depth, conns, duration, dir, frameSize, log: () => {},
       });
       const usPerRequest = (p.run.serverCpu / p.run.requests) * 1e6;
       const share = Object.fromEntries(p.categories.map((c) => [c.name, c.share]));
@@ -98,7 +109,7 @@ async function main() {
   });
   const f = (x) => x.toFixed(2);
   const lines = [
-    `# What bounds ${workload} (depth ${depth}): CPU per request by where it went`,
+    `# What bounds ${workload}${frameSize ? ` (${frameSize}-byte messages)` : ''} (depth ${depth}): CPU per request by where it went`,
     '',
     `${conns} connections × ${depth} in flight, ${duration} s per run under \`perf record -e cpu-clock -F 2000 -g\`, ` +
       `${rounds} rounds with the servers in turn; medians over the rounds (${new Date().toISOString()}). ` +
@@ -115,7 +126,7 @@ async function main() {
   for (const r of rows.filter((x) => x.byJs.some((j) => !j.name.startsWith('(no JavaScript')))) {
     lines.push(`- ${r.label}: ${r.byJs.map((j) => `\`${j.name}\` ${(j.share * 100).toFixed(1)}%`).join(', ')}`);
   }
-  const out = path.join(benchDir, 'results', `profile-compare-${workload}`);
+  const out = path.join(benchDir, 'results', `profile-compare-${workload}${frameSize ? `-${frameSize}` : ''}`);
   writeFileSync(`${out}.md`, `${lines.join('\n')}\n`);
   writeFileSync(`${out}.json`, `${JSON.stringify({ workload, depth, conns, duration, rounds, rows }, null, 1)}\n`);
   console.log(lines.join('\n'));

@@ -135,15 +135,15 @@ export async function profile({
  * server of bench/servers other than `${server}.mjs` (a C one, or a Node one without `mode`);
  * `args`: more of its arguments (--tls-cert/--tls-key, with `tls`: the load generator speaks TLS).
  */
-export async function perfRun({ server, file = `${server}.mjs`, mode, args = [], tls = false, proto, depth, conns, duration, dir, log }) {
+export async function perfRun({ server, file = `${server}.mjs`, mode, args = [], tls = false, proto, depth, conns, duration, dir, log, frameSize }) {
   const proc = await startServer({ id: server, file, mode, kind: 'asynchat', args }, { nodeArgs: ['--perf-basic-prof'] });
   const data = path.join(dir, 'perf.data');
   let run;
   try {
-    await runLoadgen(proc, { proto, conns, depth, warmup: 0, duration: 1.5, stats: false, tls });
+    await runLoadgen(proc, { proto, conns, depth, warmup: 0, duration: 1.5, stats: false, tls, frameSize });
     const rec = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '2000', '-g', '-o', data, '-p', String(proc.pid)], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    run = await runLoadgen(proc, { proto, conns, depth, warmup: 0.2, duration, tls });
+    run = await runLoadgen(proc, { proto, conns, depth, warmup: 0.2, duration, tls, frameSize });
     rec.kill('SIGINT');
     await new Promise((resolve) => rec.on('exit', resolve));
   } finally {

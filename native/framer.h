@@ -1,6 +1,6 @@
 // Framers: parsers that split a byte range into frames and the fields of each frame, for
 // AsyncChat's framer terminators (src/asynchat/framers.ts). Plain C++, no N-API: the N-API
-// entry (parse_frames.cc), unit tests and the libFuzzer harness (native/fuzz/) all drive
+// entry (parse_frames.cc) and the libFuzzer harness (test/fuzz/framer_fuzz.cc) drive
 // ParseFrames() the same way.
 //
 //   ParseFrames(buf, pos, end, config, state, out, max_frames) -> entries
