@@ -165,6 +165,50 @@ Word ReadWord(const uint8_t* b, size_t p, size_t e) {
   }
 }
 
+// A header's number the common way: 1 to 9 digits, no sign, no leading zero (but "0"), then
+// "\r\n". Anything else, and the general parser reads it.
+inline bool ShortNumber(const uint8_t* b, size_t p, size_t end, uint32_t* value, size_t* next) {
+  size_t q = p;
+  uint32_t v = 0;
+  while (q < end && q - p < 10) {
+    uint32_t d = static_cast<uint32_t>(b[q]) - '0';
+    if (d > 9) break;
+    v = v * 10 + d;
+    q++;
+  }
+  size_t digits = q - p;
+  if (digits == 0 || digits > 9 || (digits > 1 && b[p] == '0')) return false;
+  if (end - q < 2 || b[q] != '\r' || b[q + 1] != '\n') return false;
+  *value = v;
+  *next = q + 2;
+  return true;
+}
+
+// The frame at b[frame] ('*'), when it is whole, valid, within the limits and fits in out, the
+// common way (short numbers, no array of 0 or less): its fields and end written, returns where
+// it ends. Otherwise writes nothing and returns 0, and the state machine reads the frame: this
+// path only saves its dispatch per token, it decides nothing the state machine would not.
+size_t WholeArray(const uint8_t* b, size_t frame, size_t end, uint64_t max_args, uint64_t max_arg_bytes,
+                  uint64_t max_command, FrameOut& out) {
+  uint32_t count;
+  size_t p;
+  if (!ShortNumber(b, frame + 1, end, &count, &p) || count == 0 || count > max_args) return 0;
+  const size_t mark = out.n;
+  for (uint32_t k = 0; k < count; k++) {
+    uint32_t length;
+    if (p == end || b[p] != '$' || !ShortNumber(b, p + 1, end, &length, &p) || length > max_arg_bytes ||
+        (p - frame) + static_cast<uint64_t>(length) + 2 > max_command || end - p < static_cast<size_t>(length) + 2 ||
+        b[p + length] != '\r' || b[p + length + 1] != '\n' || !out.Room(4)) {
+      out.n = mark;
+      return 0;
+    }
+    out.Field(p, length);
+    p += static_cast<size_t>(length) + 2;
+  }
+  out.End(p);
+  return p;
+}
+
 }  // namespace
 
 size_t ParseResp(const uint8_t* b, size_t pos, size_t end, const int32_t* config, double* st, FrameOut& out,
@@ -219,6 +263,13 @@ size_t ParseResp(const uint8_t* b, size_t pos, size_t end, const int32_t* config
         if (frames == max_frames) return frame_result::Full(st, at, committed);
         frame = at;
         if (b[at] == '*') {
+          size_t next = WholeArray(b, at, end, max_args, max_arg_bytes, max_command, out);
+          if (next != 0) {
+            committed = out.n;
+            frames++;
+            at = next;
+            break;
+          }
           phase = kCountLine;
         } else {
           phase = kInlineLine;
