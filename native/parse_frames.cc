@@ -2,12 +2,14 @@
 // TypeScript side reads the results with (native/framer.h says what they mean).
 //
 //   framingArrays(io: Float64Array, results: Int32Array)   once per environment
-//   parseFrames(buf: Uint8Array, pos, end, maxFrames) -> int32 of results that hold complete frames
+//   parseFrames(buf: Uint8Array)
 //
-// io holds the parser's state (native/framer.h's slots) and, from slots.config on, the framer's
-// config as numbers; results gets the fields and frame ends. Registering them once and passing
-// four arguments is what makes a call cheap: with seven, node-addon-api allocated the argument
-// array on the heap and each typed array cost a lookup.
+// io holds the call's arguments (slots.pos, .end, .maxFrames), its result (slots.count: the
+// int32 of results that hold complete frames), the parser's state (native/framer.h's slots) and,
+// from slots.config on, the framer's config as numbers; results gets the fields and frame ends.
+// Registering them once and passing only the buffer is what makes a call cheap: with seven
+// arguments node-addon-api allocated the argument array on the heap, and each typed array and
+// each number cost a call into N-API.
 //
 // Everything comes from JavaScript and is checked before a parser runs: the range, the config,
 // and the resume point in the state.
@@ -24,13 +26,18 @@
 namespace asynchat {
 namespace {
 
-constexpr size_t kConfigSlot = kStateSlots;              // io[kConfigSlot, + kConfigWords): the config
-constexpr size_t kIoSlots = kConfigSlot + kConfigWords;  // io's length, at least
+// io's slots after the parser's state.
+enum IoSlot : size_t {
+  kPosSlot = kStateSlots,  // the range to parse: buf[pos, end)
+  kEndSlot,
+  kMaxFramesSlot,
+  kCountSlot,              // the result: int32 of results that hold complete frames
+  kConfigSlot,             // [kConfigSlot, + kConfigWords): the framer's config
+  kIoSlots = kConfigSlot + kConfigWords,
+};
 
-size_t PositionArg(napi_env env, napi_value v, const char* what) {
-  double d = -1;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > static_cast<double>(kMaxFramePosition) ||
-      d != std::floor(d)) {
+size_t Position(napi_env env, double d, const char* what) {
+  if (!(d >= 0) || d > static_cast<double>(kMaxFramePosition) || d != std::floor(d)) {
     throw Napi::RangeError::New(env, std::string("parseFrames: ") + what + " must be an integer from 0 to 2^31 - 1");
   }
   return static_cast<size_t>(d);
@@ -75,22 +82,23 @@ Napi::Value ParseFramesJs(const Napi::CallbackInfo& info) {
   if (a.io == nullptr) throw Napi::Error::New(env, "parseFrames: framingArrays() has not been called");
   uint8_t* data;
   size_t data_len;
-  if (info.Length() < 4 || !ByteElements(env, info[0], &data, &data_len)) {
-    throw Napi::TypeError::New(env, "parseFrames(buf: Uint8Array, pos, end, maxFrames)");
+  if (info.Length() < 1 || !ByteElements(env, info[0], &data, &data_len)) {
+    throw Napi::TypeError::New(env, "parseFrames(buf: Uint8Array), the range and framer in framingArrays' io");
   }
-  size_t pos = PositionArg(env, info[1], "pos");
-  size_t end = PositionArg(env, info[2], "end");
-  size_t max_frames = PositionArg(env, info[3], "maxFrames");
+  double* io = a.io;
+  size_t pos = Position(env, io[kPosSlot], "pos");
+  size_t end = Position(env, io[kEndSlot], "end");
+  size_t max_frames = Position(env, io[kMaxFramesSlot], "maxFrames");
   if (pos > end || end > data_len) throw Napi::RangeError::New(env, "parseFrames: pos/end out of range");
   int32_t config[kConfigWords];
-  if (!ReadConfig(a.io + kConfigSlot, config)) throw Napi::RangeError::New(env, "parseFrames: not a framer's config");
-  if (!ValidFrameState(config, a.io, end - pos)) {
+  if (!ReadConfig(io + kConfigSlot, config)) throw Napi::RangeError::New(env, "parseFrames: not a framer's config");
+  if (!ValidFrameState(config, io, end - pos)) {
     throw Napi::RangeError::New(env, "parseFrames: the state does not fit this framer and range");
   }
   state->stats.scans++;
   FrameOut out{a.results, a.results_len};
-  size_t n = ParseFrames(data, pos, end, config, a.io, out, max_frames == 0 ? 1 : max_frames);
-  return Napi::Number::New(env, static_cast<double>(n));
+  io[kCountSlot] = static_cast<double>(ParseFrames(data, pos, end, config, io, out, max_frames == 0 ? 1 : max_frames));
+  return Napi::Value();  // undefined, without a call into N-API: the count is in io
 }
 
 Napi::Object Names(Napi::Env env, std::initializer_list<std::pair<const char*, int>> names) {
@@ -109,8 +117,10 @@ void InitParseFrames(Napi::Env env, Napi::Object exports) {
   framing.Set("slots", Names(env, {{"phase", kPhase}, {"at", kAt}, {"argsLeft", kArgsLeft}, {"length", kLength},
                                    {"scanned", kScanned}, {"status", kStatus}, {"stop", kStop}, {"need", kNeed},
                                    {"partial", kPartial}, {"reason", kReason}, {"offset", kOffset},
-                                   {"detail", kDetail}, {"part", kPart}, {"config", static_cast<int>(kConfigSlot)},
-                                   {"configWords", static_cast<int>(kConfigWords)}, {"count", static_cast<int>(kIoSlots)}}));
+                                   {"detail", kDetail}, {"part", kPart}, {"pos", static_cast<int>(kPosSlot)},
+                                   {"end", static_cast<int>(kEndSlot)}, {"maxFrames", static_cast<int>(kMaxFramesSlot)},
+                                   {"count", static_cast<int>(kCountSlot)}, {"config", static_cast<int>(kConfigSlot)},
+                                   {"configWords", static_cast<int>(kConfigWords)}, {"ioLength", static_cast<int>(kIoSlots)}}));
   framing.Set("status", Names(env, {{"end", kEnd}, {"full", kFull}, {"more", kMore}, {"bad", kBad},
                                     {"tooLarge", kTooLarge}}));
   Napi::Array reasons = Napi::Array::New(env, kFrameReasonCount);

@@ -31,6 +31,10 @@ const STOP = F.slots.stop;
 const NEED = F.slots.need;
 const PARTIAL = F.slots.partial;
 const CONFIG = F.slots.config;
+const POS = F.slots.pos;
+const END_AT = F.slots.end;
+const MAX_FRAMES_SLOT = F.slots.maxFrames;
+const COUNT = F.slots.count;
 const END = F.status.end;
 const FULL = F.status.full;
 const MORE = F.status.more;
@@ -46,7 +50,7 @@ const SKIPPED = -2;
  * unfinished frame is the splitter's own, copied out after the call that leaves it.
  * @internal exported for the tests of the native contract
  */
-export const io = new Float64Array(F.slots.count);
+export const io = new Float64Array(F.slots.ioLength);
 /** @internal */
 export const results = new Int32Array(8192);
 native.framingArrays(io, results);
@@ -54,14 +58,21 @@ let owner: FrameSplitter | null = null;
 /** The framer whose config io holds. */
 let loaded: Framer | null = null;
 
-/** native.parseFrames for `framer`, its config loaded into io when another framer's was there. @internal */
+/**
+ * native.parseFrames of buf[pos, end) for `framer` (its config loaded into io when another
+ * framer's was there): how many int32 of results hold complete frames. @internal
+ */
 export function parseFrames(framer: Framer, buf: Uint8Array, pos: number, end: number, maxFrames: number): number {
   if (loaded !== framer) {
     const config = Framer.config(framer);
     for (let i = 0; i < F.slots.configWords; i++) io[CONFIG + i] = i < config.length ? config[i] : 0;
     loaded = framer;
   }
-  return native.parseFrames(buf, pos, end, maxFrames);
+  io[POS] = pos;
+  io[END_AT] = end;
+  io[MAX_FRAMES_SLOT] = maxFrames;
+  native.parseFrames(buf);
+  return io[COUNT];
 }
 
 /** Frames found per native call, at most: the look-ahead grows to this with a run of frames. */

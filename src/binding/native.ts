@@ -140,13 +140,14 @@ export interface NativeFraming {
   /** config[0] of each framer */
   kinds: { resp: number; lengthPrefixed: number; netstring: number };
   /**
-   * Indexes in the io array: the parser's state (phase .. part), the framer's config from
-   * `config` on (`configWords` of them); `count` is io's length.
+   * Indexes in the io array: the parser's state (phase .. part), a call's range (pos, end,
+   * maxFrames) and result (count), the framer's config from `config` on (`configWords` of them);
+   * `ioLength` is io's length.
    */
   slots: {
     phase: number; at: number; argsLeft: number; length: number; scanned: number; status: number; stop: number;
-    need: number; partial: number; reason: number; offset: number; detail: number; part: number; config: number;
-    configWords: number; count: number;
+    need: number; partial: number; reason: number; offset: number; detail: number; part: number; pos: number;
+    end: number; maxFrames: number; count: number; config: number; configWords: number; ioLength: number;
   };
   /** io[slots.status] after a call */
   status: { end: number; full: number; more: number; bad: number; tooLarge: number };
@@ -238,11 +239,11 @@ export interface NativeAddon {
   /** Registers the arrays parseFrames() uses in this environment (once: src/asynchat/frame-splitter.ts). */
   framingArrays(io: Float64Array, results: Int32Array): void;
   /**
-   * Frames and their fields in buf[pos, end), for the framer whose config is in io; see
-   * native/framer.h. Returns how many int32 of results hold complete frames; how the call ended
-   * is in io.
+   * Frames and their fields in buf[io pos, io end), for the framer whose config is in io; see
+   * native/framer.h. io's count says how many int32 of results hold complete frames, its status
+   * how the call ended.
    */
-  parseFrames(buf: Uint8Array, pos: number, end: number, maxFrames: number): number;
+  parseFrames(buf: Uint8Array): void;
   framing: NativeFraming;
 }
 

@@ -310,23 +310,30 @@ describe('parseFrames, the native contract', () => {
     expect(() => parseFrames(resp, buf, 3, 2, 1)).toThrow(/out of range/);
     expect(() => parseFrames(resp, buf, -1, 6, 1)).toThrow(RangeError);
     expect(() => parseFrames(resp, 'x' as never, 0, 1, 1)).toThrow(TypeError);
+    io[S.pos] = 0;
+    io[S.end] = 6;
+    io[S.maxFrames] = 1;
     load([9, 1]);
-    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/not a framer's config/);
+    expect(() => native.parseFrames(buf)).toThrow(/not a framer's config/);
     load([2, 0, 5, 0, 0, 0, 10]);  // a 5-byte length field
-    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/not a framer's config/);
+    expect(() => native.parseFrames(buf)).toThrow(/not a framer's config/);
     load([1, 1.5, 1, 1, 1]);
-    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/not a framer's config/);
+    expect(() => native.parseFrames(buf)).toThrow(/not a framer's config/);
     const c = [...(Framer.config(resp))];
     load(c);
     io[S.phase] = 9;
-    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/state/);
+    expect(() => native.parseFrames(buf)).toThrow(/state/);
     io[S.phase] = 3;
     io[S.at] = 100;  // the resume point past the range
-    expect(() => native.parseFrames(buf, 0, 6, 1)).toThrow(/state/);
+    expect(() => native.parseFrames(buf)).toThrow(/state/);
     io[S.phase] = 0;
+    io[S.maxFrames] = 0.5;
+    expect(() => native.parseFrames(buf)).toThrow(/maxFrames must be an integer/);
+    io[S.maxFrames] = 1;
     expect(() => native.framingArrays(new Float64Array(3), new Int32Array(8))).toThrow(/too short/);
     expect(() => native.framingArrays(io, new Int32Array(2))).toThrow(/at least 4/);
-    expect(native.parseFrames(buf, 0, 6, 1)).toBe(4);
+    expect(native.parseFrames(buf)).toBeUndefined();
+    expect(io[S.count]).toBe(4);
     expect([...results.subarray(0, 4)]).toEqual([0, 4, -1, 6]);
     expect(io[S.status]).toBe(F.status.end);
   });
