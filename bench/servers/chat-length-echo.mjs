@@ -1,29 +1,27 @@
 // Length-prefixed echo on AsyncChat with framers.lengthPrefixed(): a 4-byte big-endian length, then
-// the payload; collectIncomingData gets the payload (a view of the read), foundTerminator() pushes
-// the header and the payload back. pushShared() queues the payload without copying it (a read's
-// bytes are never rewritten); it copies only what is small enough to pack with the header.
+// the payload. An echo sends each message back as it came, so the framer strips nothing
+// (initialBytesToStrip 0, Netty's default): collectIncomingData gets the whole message, a view
+// of the read, and foundTerminator() queues it with pushShared(), which keeps a large one by
+// reference (a read's bytes are never rewritten) and packs small ones into one block per batch.
 import { AsyncChat, framers } from 'asynchat';
 import { serve } from '../lib/serve.mjs';
 
-const FRAMER = framers.lengthPrefixed({ maxFrameLength: 1 << 20 });
-const header = Buffer.alloc(4);  // push() copies it
+const FRAMER = framers.lengthPrefixed({ initialBytesToStrip: 0, maxFrameLength: 1 << 20 });
 
 class LengthEcho extends AsyncChat {
   constructor(sock) {
     super(sock);
-    this.payload = null;
+    this.message = null;
     this.setTerminator(FRAMER);
   }
 
   collectIncomingData(data) {
-    this.payload = data;
+    this.message = data;
   }
 
   foundTerminator() {
-    const payload = this.payload;
-    header.writeUInt32BE(payload.length);
-    this.push(header);
-    this.pushShared(payload);
+    this.pushShared(this.message);
+    this.message = null;
   }
 }
 
