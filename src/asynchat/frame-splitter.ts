@@ -87,10 +87,9 @@ function handsBack(target: SplitterTarget, framer: Framer): boolean {
 }
 
 export class FrameSplitter {
-  /** The error of a refused frame: every feed rethrows it until discard(). */
-  failure: Error | null = null;
-
   private epoch = 0;
+  /** The last refused frame's error (thrown by the parse, not a callback: nothing to keep for it). */
+  private refusal: Error | null = null;
   /** Frames delivered in a row with runFramer: how far a parse call may look ahead (what it finds beyond a change of terminator is thrown away). */
   private run = 0;
   private runFramer: Framer | null = null;
@@ -111,7 +110,12 @@ export class FrameSplitter {
   private resumeLength = 0;
   private resumeScanned = 0;
 
-  constructor(private readonly kept: KeptBytes) {}
+  /**
+   * `kept`: where the bytes a callback's exception leaves undelivered go (InputSplitter's);
+   * `onRefuse`: makes every later feed throw a refused frame's error until discard()
+   * (InputSplitter.refuse).
+   */
+  constructor(private readonly kept: KeptBytes, private readonly onRefuse: (err: Error) => void) {}
 
   /** Bytes of an unfinished frame, kept back from earlier reads. */
   get pending(): number {
@@ -133,14 +137,13 @@ export class FrameSplitter {
     this.dropPartial();
   }
 
-  /** Drops an unfinished frame and a refusal (discard_buffers), and stops a delivery in progress. */
+  /** Drops an unfinished frame (discard_buffers), and stops a delivery in progress. */
   discard(): void {
     this.epoch++;
-    this.failure = null;
     this.dropPartial();
   }
 
-  /** Drops an unfinished frame (the channel closed). */
+  /** Drops an unfinished frame (the channel closed, or its input was refused). */
   drop(): void {
     this.dropPartial();
   }
@@ -213,9 +216,7 @@ export class FrameSplitter {
       }
       return -1;
     } catch (err) {
-      if (err !== this.failure && this.failure === null && this.epoch === epoch && !target.closed) {
-        this.kept.keep(buf, frameAt, end, null);
-      }
+      if (err !== this.refusal && this.epoch === epoch && !target.closed) this.kept.keep(buf, frameAt, end, null);
       throw err;
     }
   }
@@ -372,11 +373,13 @@ export class FrameSplitter {
     this.partEnd += k;
   }
 
-  /** The refusal the last parse call reported, which every later feed rethrows until discard(). */
+  /** The refusal the last parse call reported: every later feed throws it until discard(). */
   private refuse(framer: Framer): Error {
     this.dropPartial();
-    this.failure = frameRefusal(framer, io);
-    return this.failure;
+    const err = frameRefusal(framer, io);
+    this.refusal = err;
+    this.onRefuse(err);
+    return err;
   }
 
   private dropPartial(): void {

@@ -91,9 +91,9 @@ export class InputSplitter {
     if (this.held) this.feed(target, EMPTY);
   }
 
-  /** refuse()d, or a frame refused: every feed throws until discard(). */
+  /** refuse()d (past the input limit, or a frame refused): every feed throws until discard(). */
   get refused(): boolean {
-    return this.state === REFUSED || (this.frames !== null && this.frames.failure !== null);
+    return this.state === REFUSED;
   }
 
   /**
@@ -104,6 +104,7 @@ export class InputSplitter {
     this.state = REFUSED;
     this.refusal = err;
     this.kept.drop();
+    this.frames?.drop();
     this.held = false;
     this.fedWhileFeeding = null;
   }
@@ -157,7 +158,6 @@ export class InputSplitter {
       return;
     }
     if (this.state === REFUSED) throw this.refusal!;
-    if (this.frames !== null && this.frames.failure !== null) throw this.frames.failure;
     this.scans.adopt(chunk, memory, offset);
     this.state = FEEDING;
     this.held = false;
@@ -239,7 +239,8 @@ export class InputSplitter {
           this.scans.endRun();
           const from = pos;
           pos = end;  // the FrameSplitter keeps what a callback's exception leaves undelivered itself
-          const at = (this.frames ??= new FrameSplitter(this.kept)).feed(target, t, buf, from, end, ab, base);
+          this.frames ??= new FrameSplitter(this.kept, (err) => this.refuse(err));
+          const at = this.frames.feed(target, t, buf, from, end, ab, base);
           if (at < 0) return;
           pos = at;
           continue;
