@@ -16,6 +16,7 @@ const MIB = 1024 * KIB;
 /** Every limit and offset crosses into C++ as an int32. */
 const INT32_MAX = 0x7fffffff;
 
+/** Which parser a Framer runs: the name of the factory that made it. */
 export type FramerKind = 'resp' | 'lengthPrefixed' | 'netstring';
 
 /** Options of framers.resp(); the defaults are redis-server's where they are not too large to buffer. */
@@ -72,11 +73,13 @@ export interface LengthPrefixedOptions {
   maxFrameLength?: number;
 }
 
+/** Options of framers.netstring(). */
 export interface NetstringOptions {
   /** Most bytes of payload (default 4 MiB, AsyncChat's default `maxInputBuffered`). */
   maxLength?: number;
 }
 
+/** A Framer's options, every default filled in. */
 export type FramerOptions = Required<RespFramerOptions> | Required<LengthPrefixedOptions> | Required<NetstringOptions>;
 
 /**
@@ -104,6 +107,7 @@ export class Framer<Options extends FramerOptions = FramerOptions> {
     return framer.#config;
   }
 
+  /** The kind and the options, e.g. `netstring framer {"maxLength":10}`. */
   toString(): string {
     return `${this.kind} framer ${JSON.stringify(this.options)}`;
   }

@@ -147,7 +147,6 @@ export function compareWithReference(script: FrameScript, chunks: Buffer[], labe
   if (JSON.stringify(a) !== JSON.stringify(b)) {
     const show = chunks.map((c) => c.toString('latin1'));
     const described = describeScript(script);
-    if (process.env.FRAME_DEBUG) require("fs").writeFileSync("/tmp/framers-debug.json", JSON.stringify({ chunks: chunks.map((c) => [...c]), a, b }));
     expect({ label, script: described, chunks: show, ...a }).toEqual({ label, script: described, chunks: show, ...b });
   }
   return a;
