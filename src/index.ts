@@ -11,8 +11,8 @@ export {
   type SystemError, type TlsErrorFields,
 } from './errors';
 export {
-  native, addonPath, type NativeAddon, type NativeConstants, type NativeReactor, type NativeStats, type NativeTlsConnection,
-  type RawAddress,
+  native, addonPath, type NativeAddon, type NativeConstants, type NativeFraming, type NativeReactor, type NativeStats,
+  type NativeTlsConnection, type RawAddress,
 } from './binding/native';
 export { stats, resetStats, backends, defaultBackend } from './binding/backends';
 export * from './threads';
