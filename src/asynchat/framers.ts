@@ -170,6 +170,16 @@ function netstring(options: NetstringOptions = {}): Framer<Required<NetstringOpt
   return new Framer('netstring', resolved, [K.netstring, resolved.maxLength]);
 }
 
+/** The type of `framers`. */
+export interface FramerFactories {
+  /** RESP2 commands as redis-server reads them: each argument of a command is a field. */
+  resp(options?: RespFramerOptions): Framer<Required<RespFramerOptions>>;
+  /** Frames announced by a length field (Netty's LengthFieldBasedFrameDecoder): the frame, less its stripped bytes, is the field. */
+  lengthPrefixed(options?: LengthPrefixedOptions): Framer<Required<LengthPrefixedOptions>>;
+  /** Netstrings, "<length>:<payload>,": the payload is the field. */
+  netstring(options?: NetstringOptions): Framer<Required<NetstringOptions>>;
+}
+
 /**
  * The framer factories. A framer given to `setTerminator()` makes AsyncChat call
  * collectIncomingData once per field of a frame (even an empty one) and foundTerminator() at
@@ -178,7 +188,7 @@ function netstring(options: NetstringOptions = {}): Framer<Required<NetstringOpt
  * ERR_ASYNCHAT_BAD_FRAME or ERR_ASYNCHAT_FRAME_TOO_LARGE, which reaches handleError (closing
  * the channel by default).
  */
-export const framers = Object.freeze({ resp, lengthPrefixed, netstring });
+export const framers: Readonly<FramerFactories> = Object.freeze({ resp, lengthPrefixed, netstring });
 
 // ---- option checks ----
 
