@@ -11,10 +11,9 @@
 // the terminator is a Framer, the FrameSplitter has the chunk.
 import { BufferView } from '../engine/buffer-view';
 import { FrameSplitter } from './frame-splitter';
-import { Framer } from './framers';
 import { KeptBytes } from './kept-bytes';
 import { LONG_TERMINATOR, NATIVE_MAX_OFFSET, NOT_CACHED, ScanCache } from './scan-cache';
-import { failureTable, isBytes, prefixAtEnd, sameBytes, type Terminator } from './terminator';
+import { failureTable, isBytes, isFramer, prefixAtEnd, sameBytes, type Terminator } from './terminator';
 
 /** The channel side of the splitter: AsyncChat implements it. */
 export interface SplitterTarget {
@@ -235,16 +234,6 @@ export class InputSplitter {
           return;
         }
         const t = target.terminator;
-        if (t instanceof Framer) {
-          this.scans.endRun();
-          const from = pos;
-          pos = end;  // the FrameSplitter keeps what a callback's exception leaves undelivered itself
-          this.frames ??= new FrameSplitter(this.kept, (err) => this.refuse(err));
-          const at = this.frames.feed(target, t, buf, from, end, ab, base);
-          if (at < 0) return;
-          pos = at;
-          continue;
-        }
         if (typeof t === 'number' || t === null || t === undefined) {
           this.scans.endRun();
           const have = end - pos;
@@ -262,6 +251,16 @@ export class InputSplitter {
             if (target.closed) return;
             target.foundTerminator();
           }
+          continue;
+        }
+        if (isFramer(t)) {
+          this.scans.endRun();
+          const from = pos;
+          pos = end;  // the FrameSplitter keeps what a callback's exception leaves undelivered itself
+          this.frames ??= new FrameSplitter(this.kept, (err) => this.refuse(err));
+          const at = this.frames.feed(target, t, buf, from, end, ab, base);
+          if (at < 0) return;
+          pos = at;
           continue;
         }
         const m = t.length;

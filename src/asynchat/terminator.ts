@@ -56,6 +56,15 @@ export function findPrefixAtEnd(haystack: Uint8Array | string, needle: Uint8Arra
   return prefixAtEnd(hay, 0, hay.length, t, failureTable(t));
 }
 
+/**
+ * A framer, given a terminator that is neither a count nor null. A Framer has no length: one
+ * comparison tells it from bytes, where an instanceof on every record would walk Buffer's
+ * prototype chain (the record loop asks this once per record).
+ */
+export function isFramer(t: Buffer | Framer): t is Framer {
+  return (t as Buffer).length === undefined;
+}
+
 /** A byte terminator (a non-empty Buffer), as opposed to a count, null or a framer. */
 export function isBytes(t: Terminator | undefined): t is Buffer {
   return t !== null && typeof t === 'object' && (t as Buffer).length > 0;
