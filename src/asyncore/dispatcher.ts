@@ -32,7 +32,7 @@ export interface SocketLike extends TransportSocket {
   setsockopt?(level: number, option: number, value: number | boolean | Uint8Array): void;
 }
 
-/** @internal A dispatcher of any kind of socket, as the library's own code takes it. */
+/** A dispatcher of any kind of socket (a Socket, a FileWrapper...): what a function that takes any dispatcher asks for. */
 export type AnyDispatcher = Dispatcher<SocketLike>;
 
 const DEFAULT_IGNORE: ReadonlySet<string> = Object.freeze(new Set(['warning'])) as ReadonlySet<string>;

@@ -1,5 +1,5 @@
 // The asyncore module, as one namespace: `import { asyncore } from 'asynchat'`.
-export { socketMap, Dispatcher, DispatcherWithSend, type SocketLike } from './dispatcher';
+export { socketMap, Dispatcher, DispatcherWithSend, type AnyDispatcher, type SocketLike } from './dispatcher';
 export { FileWrapper, FileDispatcher } from './file-dispatcher';
 export { DATAGRAM_READS_PER_EVENT } from './datagram';
 export { loop, loopAsync, poll, poll2, poll3, closeAll, type LoopOptions, type LoopAsyncOptions } from './loop';
