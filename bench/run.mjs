@@ -9,7 +9,7 @@
 // every socket. Within a round every server of a workload gets one run, the order rotating from round
 // to round; what is reported is the median over rounds, and ratios are medians of per-round ratios.
 // Results go to bench/results/<name>.{json,md,svg} (name: latest, or quick for --quick).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -36,6 +36,8 @@ const HELP = `npm run bench [-- options]
   --idle-timeouts N    idle connections, each with an idle timeout, for the timeouts workload
                        (default 10000; quick 2000)
   --line-size B        bytes per line, CRLF included (default 32)
+  --compare-tree DIR   also run every asynchat server as the checkout DIR built it (npm install
+                       there first), interleaved, and report this tree's against it
   --name NAME          results file name under bench/results (default latest; quick: quick)
   --no-build           measure dist/ as it is, even if src/ is newer (default: npm run build:ts first)
   --threads N          also run every asynchat server on N threads (serveThreads), reported
@@ -48,6 +50,7 @@ function parseArgs(argv) {
   const o = {
     quick: false, rounds: null, duration: null, warmup: null, conns: 50, depth: null, workload: null,
     idle: 5000, idleTimeouts: null, lineSize: 32, name: null, profile: false, build: true, threads: 1,
+    compareTree: null,
   };
   const numbers = {
     rounds: 'rounds', duration: 'duration', warmup: 'warmup', connections: 'conns', idle: 'idle', 'line-size': 'lineSize',
@@ -72,7 +75,10 @@ function parseArgs(argv) {
       if (o.depth.some((d) => !(d >= 1 && Number.isInteger(d)))) usage('--depth needs positive integers, e.g. 1,16');
     } else if (flag === 'workload') o.workload = String(next()).split(',');
     else if (flag === 'name') o.name = next();
-    else usage(`unknown option ${argv[i]}`);
+    else if (flag === 'compare-tree') {
+      o.compareTree = path.resolve(String(next()));
+      if (!existsSync(path.join(o.compareTree, 'bench', 'servers'))) usage(`--compare-tree: no bench/servers in ${o.compareTree}`);
+    } else usage(`unknown option ${argv[i]}`);
   }
   o.roundsGiven = o.rounds !== null;
   o.rounds ??= o.quick ? 1 : 5;
@@ -221,6 +227,20 @@ function threadRatios(entries, perRound) {
   });
 }
 
+/**
+ * With --compare-tree DIR: every asynchat server again as DIR built it (its bench/servers file,
+ * its dist/ and its addon: another checkout, built), in the same rounds, and this tree's server
+ * against it (kind 'pair'): a change measured before/after, interleaved.
+ */
+function withBefore(servers, o) {
+  if (o.compareTree === null) return servers;
+  return servers.flatMap((s) => {
+    const file = path.join(o.compareTree, 'bench', 'servers', s.file);
+    if (s.kind !== 'asynchat' || s.threads > 1 || !existsSync(file)) return [s];
+    return [s, { ...s, id: `${s.id}:before`, file, before: s.id, label: `${s.label}, before` }];
+  });
+}
+
 function makeCases(o) {
   const cases = [];
   for (const w of workloads(o)) {
@@ -232,7 +252,9 @@ function makeCases(o) {
           ...(w.pairs ? [] : [{ key: `${s.id}@0`, server: s, idle: 0, label: `${s.label}, busy only` }]),
           { key: `${s.id}@${w.idle}`, server: s, idle: w.idle, label: `${s.label}, + ${w.idle} idle` },
         ])
-        : withThreads(w.servers, o).map((s) => ({ key: s.id, server: s, idle: 0, label: s.label, threads: s.threads ?? 1, single: s.single }));
+        : withBefore(withThreads(w.servers, o), o).map((s) => ({
+          key: s.id, server: s, idle: 0, label: s.label, threads: s.threads ?? 1, single: s.single, before: s.before,
+        }));
       cases.push({ key: `${w.id}-d${depth}${frameSize ? `-f${frameSize}` : ''}`, workload: w, depth, frameSize, entries });
     }
   }
@@ -339,6 +361,7 @@ function summarizeCase(c, runs, o) {
     const s = {
       key: e.key, server: e.server.id, impl: e.server.impl, family: e.server.family ?? null,
       mode: e.server.mode ?? null, kind: e.server.kind, label: e.label, idle: e.idle, threads: e.threads, single: e.single ?? null,
+      ...(e.before !== undefined ? { before: e.before } : {}),
       rate: median(rs.map((r) => r.rate)),
       p50us: median(rs.map((r) => r.p50us)),
       p99us: median(rs.map((r) => r.p99us)),
@@ -360,7 +383,7 @@ function summarizeCase(c, runs, o) {
   const cpuPerRound = (a, b) => a.runs.map((r, i) => b.runs[i].serverUsPerReq / r.serverUsPerReq);
   const ratios = [];
   for (const e of entries) {
-    if (e.kind !== 'asynchat' || w.idle || e.threads > 1) continue;
+    if (e.kind !== 'asynchat' || w.idle || e.threads > 1 || e.before !== undefined) continue;
     for (const b of w.baselines) {
       const base = byKey.get(b);
       if (!base) continue;
@@ -371,8 +394,10 @@ function summarizeCase(c, runs, o) {
       });
     }
   }
-  // the same server with and without one thing (timers, timeouts), in the same rounds
-  for (const [of, to] of w.pairs ?? []) {
+  // the same server with and without one thing (timers, timeouts; --compare-tree: this tree's
+  // and the other's), in the same rounds
+  const beforePairs = entries.filter((e) => e.before !== undefined).map((e) => [e.before, e.key]);
+  for (const [of, to] of [...(w.pairs ?? []), ...beforePairs]) {
     const a = byKey.get(of);
     const b = byKey.get(to);
     if (!a || !b) continue;
