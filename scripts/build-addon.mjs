@@ -63,7 +63,7 @@ export function crossEnv(arch) {
   };
 }
 
-export function onPath(cmd) {
+function onPath(cmd) {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, cmd)));
 }
 

@@ -69,6 +69,8 @@ export function arm64Env(env = process.env) {
   const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')).packages;
   const modules = path.join(testTools, 'node_modules');
   for (const [where, pkg] of Object.entries(lock)) {
+    // Installed packages only: the root entry ('') is this package, whose cpu lists arm64 too.
+    if (!where.includes('node_modules/')) continue;
     if (!pkg.cpu?.includes('arm64') || !(pkg.os ?? ['linux']).includes('linux') || pkg.libc?.includes('musl')) continue;
     const name = where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length);
     fetchPackage({
