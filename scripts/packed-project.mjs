@@ -15,9 +15,13 @@ export const childEnv = Object.fromEntries(Object.entries(process.env).filter(([
   !k.startsWith('npm_') && k !== 'INIT_CWD' && !k.startsWith('ASYNCHAT_')));
 export const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-/** Runs a command to completion in `cwd`; its stdout, or an error with the output's tail. */
-export function run(cmd, argv, cwd, extraEnv = {}) {
-  const r = spawnSync(cmd, argv, { cwd, env: { ...childEnv, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 });
+/**
+ * Runs a command to completion in `cwd`; its stdout, or an error with the output's tail.
+ * `timeout` (ms) bounds it: past it the command is killed and that is the error.
+ */
+export function run(cmd, argv, cwd, extraEnv = {}, timeout = undefined) {
+  const r = spawnSync(cmd, argv, { cwd, env: { ...childEnv, ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20, timeout });
+  if (r.error?.code === 'ETIMEDOUT') throw new Error(`${cmd} ${argv.join(' ')} (in ${cwd}) ran past ${timeout / 1000} s`);
   if (r.status !== 0) {
     const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-25).join('\n');
     throw new Error(`${cmd} ${argv.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${tail}`);
