@@ -1,6 +1,6 @@
 // The addon's errors, made in one place each way:
 // - CodedError: an Error with a stable `code` (ERR_ASYNCHAT_*, registered in src/errors.ts
-//   and the README's table), the C++ side of asynchatError() in TypeScript.
+//   and the table of docs/errors.md), the C++ side of asynchatError() in TypeScript.
 // - SystemError: shaped like Node's own system errors: `code` ("ECONNREFUSED"), `errno`
 //   (negative, as in Node), `syscall`, and a readable message. Names come from libuv's table,
 //   so errno values cross into JavaScript by name and never by platform-specific number.

@@ -1,6 +1,6 @@
-// kqueue backend (macOS, the BSDs; on Linux only against an emulation library, see the
-// README). kqueue watches reads and writes as two filters; both are registered without
-// EV_CLEAR, which makes them level-triggered like epoll and poll(2).
+// kqueue backend (macOS, the BSDs; on Linux only against an emulation library,
+// test/kqueue-shim/). kqueue watches reads and writes as two filters; both are registered
+// without EV_CLEAR, which makes them level-triggered like epoll and poll(2).
 #if defined(ASYNCHAT_HAVE_KQUEUE)
 
 #include <sys/types.h>

@@ -27,7 +27,7 @@ export interface NativeReactor {
   close(): void;
 }
 
-/** Counters of what the reactor did, from stats(): see the README's stats() section. */
+/** Counters of what the reactor did, from stats(): docs/performance.md lists them. */
 export interface NativeStats {
   wakeups: number;
   waits: number;
