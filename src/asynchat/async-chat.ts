@@ -17,7 +17,7 @@ import type { Socket } from '../binding/socket';
 import { ChatCore } from './chat-core';
 import type { Framer } from './framers';
 import { receive } from './receive';
-import { findPrefixAtEnd, normalizeTerminator, type Terminator } from './terminator';
+import { findPrefixAtEnd, isBytes, normalizeTerminator, type Terminator } from './terminator';
 
 export { SimpleProducer, findPrefixAtEnd, type Producer, type Terminator };
 
@@ -47,8 +47,9 @@ export class AsyncChat extends Dispatcher {
   /**
    * Most bytes of input the library holds for this channel while a byte terminator is not found:
    * what keepIncomingData() keeps until getData(), and the bytes kept back across reads (integer
-   * and null terminators are not limited: a byte count bounds its record, and collecting
-   * everything is the program's choice). Past it, handleError gets an error with
+   * and null terminators and framers are not limited: a byte count bounds its record, a framer's
+   * own limits bound its frames, and collecting everything is the program's choice). Past it,
+   * handleError gets an error with
    * code 'ERR_ASYNCHAT_INPUT_TOO_LARGE' (closing the channel by default), and input is refused
    * until discardInput(). Bytes the program takes in its own collectIncomingData (streaming a
    * message to a file, or into a list of its own, as smtpd does) are not counted: the program
@@ -93,9 +94,9 @@ export class AsyncChat extends Dispatcher {
   /** Keeps data for getData(); assign it as collectIncomingData to just collect. */
   keepIncomingData(data: Buffer): void {
     this.incoming.push(data);
-    // Counted under a byte terminator only: a byte count bounds a record by itself, and null
-    // (collect everything) is the program's own choice.
-    if (typeof this.terminator === 'object' && this.terminator !== null) {
+    // Counted under a byte terminator only: a byte count bounds a record by itself, a framer
+    // bounds its frames by its own limits, and null (collect everything) is the program's choice.
+    if (isBytes(this.terminator)) {
       const core = this[ENGINE];
       if ((core.incomingBytes += data.length) > this.maxInputBuffered) core.checkInputLimit();
     }

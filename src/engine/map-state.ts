@@ -27,7 +27,7 @@ import { IdleChecks } from './idle-checks';
 import { PausedListeners } from './paused-listeners';
 import { ReadAgain } from './read-again';
 import { MapObserver, type SocketMap } from './map-observer';
-import { Lingering } from './lingering';
+import { LINGER_SECONDS, Lingering } from './lingering';
 import { debugAssert } from './debug-assert';
 
 export { READ_INTEREST, WRITE_INTEREST } from './interest-bits';
@@ -314,14 +314,33 @@ export class MapState {
     return this.reactor;
   }
 
-  /** Closes the native reactor (the map is empty, or closeAll): a later loop makes a new one. */
+  /**
+   * Closes the native reactor (the map is empty, or closeAll): a later loop makes a new one. A
+   * close still lingering (a TLS close_notify the socket could not take) is waited for first,
+   * blocking, as SO_LINGER makes close() wait: at most LINGER_SECONDS, and only for those fds.
+   */
   release(): void {
     if (this.attachment !== null) return;
-    this.lingering.endAll();
+    this.finishLingering();
     this.reactor?.close();
     this.reactor = null;
     this.told = null;
     serving.delete(this);
+  }
+
+  // The closes still lingering, each event of their fds handed to them, until every one is done
+  // or LINGER_SECONDS pass; then what is left gets one last attempt (Lingering.endAll).
+  private finishLingering(): void {
+    const reactor = this.reactor;
+    const lingering = this.lingering;
+    if (reactor !== null && lingering.size > 0) {
+      const deadline = now() + LINGER_SECONDS;
+      for (let left = deadline - now(); lingering.size > 0 && left > 0; left = deadline - now()) {
+        const count = reactor.wait(Math.ceil(left * 1000));
+        for (let i = 0; i < count; i++) lingering.event(this.events[2 * i], this.events[2 * i + 1]);
+      }
+    }
+    lingering.endAll();
   }
 
   /** Delivers the `count` events the reactor wrote, then flushes. */
