@@ -90,8 +90,6 @@ export class DispatcherCore extends ChannelCore implements TlsOwner, ReplayOwner
   sendFull = false;
   isClosed = false;
   closeHandled = false;
-  /** The end of the stream was read: no more read interest (an EOF stays readable forever). */
-  readClosed = false;
   /** Over a SOCK_DGRAM socket (see datagram.ts). */
   datagram = false;
   idleTimeout: number | null = null;

@@ -52,6 +52,11 @@ export class ChannelCore {
   idle: TimerEntry | null = null;
   /** A listener that stopped accepting (EMFILE, maxConnections): no read interest. */
   acceptPaused = false;
+  /**
+   * The end of the stream was read: no more read events, from the fd (an EOF stays readable
+   * forever) or made up (one asked for before the end was read would read it again).
+   */
+  readClosed = false;
 
   constructor(readonly channel: Channel) {}
 

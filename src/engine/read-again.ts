@@ -22,7 +22,7 @@ export class ReadAgain {
     const list = this.list;
     this.list = [];
     for (const core of list) {
-      if (!core.joined || core.closed || !core.channel.readable()) continue;
+      if (!core.joined || core.closed || core.readClosed || !core.channel.readable()) continue;
       readwrite(core.channel, EV.READ);
       delivered(core);
     }
