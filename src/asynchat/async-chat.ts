@@ -290,13 +290,7 @@ export class AsyncChat extends Dispatcher {
 
   /** Python's close(), after one last non-blocking attempt to send what push() corked. */
   override close(): void {
-    if (!this.closed && this.connected && !this[ENGINE].out.empty) {
-      try {
-        this.initiateSend();
-      } catch {
-        // the socket is going away anyway
-      }
-    }
+    if (!this.closed && this.connected) this[ENGINE].lastSend();
     super.close();
   }
 

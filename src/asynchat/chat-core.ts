@@ -55,6 +55,23 @@ export class ChatCore extends DispatcherCore {
     throw err;
   }
 
+  /**
+   * close()'s one last non-blocking attempt to send what is queued (up to a close mark). Not
+   * initiateSend(): a peer found gone there, or a mark reached, would run the close path
+   * (handleClose, then close() again, which would try again: a recursion until the stack
+   * overflowed, and a TLS connection and its fd left open). The channel is closing anyway.
+   */
+  lastSend(): void {
+    const out = this.out;
+    const writer = this.records;
+    if (out.empty || writer.holdsOutput) return;
+    try {
+      out.writeTo(writer, this.channel.acOutBufferSize * 16, 256);
+    } catch {
+      // the peer is gone: nothing more can reach it
+    }
+  }
+
   // Whether the peer is read from is decided after a send attempt (initiateSend), not at
   // push time: output pushed during a batch is written at its end, and a fast peer takes it.
   // Only the first push of a batch marks the channel (the check is inlined: once per push).

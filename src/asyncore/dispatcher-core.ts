@@ -14,7 +14,7 @@
 // - closeNow(): close() itself: the transport closes the socket (a TLS close_notify that the
 //   socket cannot take yet lingers out of sight: engine/lingering.ts).
 import util from 'node:util';
-import { native } from '../binding/native';
+import { EV, native } from '../binding/native';
 import type { Address } from '../binding/socket';
 import { ChannelCore } from '../engine/channel-core';
 import { routeError } from '../engine/dispatch';
@@ -143,7 +143,21 @@ export class DispatcherCore extends ChannelCore implements TlsOwner, ReplayOwner
   /** An error condition (ERR without HUP): a hang-up for streams, a read for datagrams. */
   override errorCondition(flags: number): void {
     if (this.datagram) datagramErrorEvent(this.channel, flags);
-    else this.closeOnce();
+    else this.hangUp(flags);
+  }
+
+  /**
+   * A hang-up: the socket's pending error (a reset) is the close reason, as a read would have
+   * said. A channel that was not reading (its reads held, or TLS flushing) learns of a reset only
+   * from the event.
+   */
+  override hangUp(flags: number): void {
+    let reason: Error | undefined;
+    if (flags & EV.ERR) {
+      const code = this.socketError();
+      if (code !== 0) reason = systemError(code, 'socket');
+    }
+    this.closeOnce(reason);
   }
 
   override resumeAccepting(): void {

@@ -96,6 +96,12 @@ export class ChannelCore {
     this.closeOnce();
   }
 
+  /** A hang-up (HUP or NVAL, with or without ERR): the stream is over. */
+  hangUp(flags: number): void {
+    void flags;
+    this.closeOnce();
+  }
+
   /** The connection ended (end of stream, hang-up, a disconnect error): Python calls handle_close. */
   closeOnce(reason?: unknown): void {
     void reason;

@@ -33,7 +33,7 @@ export function readwrite(ch: Channel, flags: number): void {
     }
     if (flags & CLOSE_EVENTS) {
       if ((flags & HANGUP_EVENTS) === 0) core.errorCondition(flags);
-      else core.closeOnce();
+      else core.hangUp(flags);
     }
   } catch (err) {
     routeError(ch, err);

@@ -1,12 +1,15 @@
 // How connections end, tested from outside: peers that are other processes (Python's socket and
 // ssl, which report a truncated TLS stream as such), a loop served in either mode while they
 // run, and what the process costs once everything is closed.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { resetStats, stats } from '../../src/binding/backends';
 import { native } from '../../src/binding/native';
 import { stateOf } from '../../src/engine/map-state';
+import { environmentFor } from '../examples/helpers';
 import type { Driver } from './asynchat';
+import { withDeadline } from './reactor';
 import { runClient, type ChildResult } from './tls';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
@@ -62,13 +65,23 @@ export async function serveUntil(d: Driver, cond: () => boolean, what: () => str
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
     if (stateOf(d.map).alive) {
       try {
-        await d.until(cond, what(), 50);
+        await d.until(cond, what(), 20);
       } catch {
         // a slice ended: look at the children, then serve again
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
+}
+
+/** Runs `step` while the map is served, until it resolves. */
+export async function served<T>(d: Driver, step: Promise<T>, what: string): Promise<T> {
+  let result: { value: T } | { error: unknown } | null = null;
+  step.then((value) => { result = { value }; }, (error: unknown) => { result = { error }; });
+  await serveUntil(d, () => result !== null, () => what);
+  const r = result! as { value: T } | { error: unknown };
+  if ('error' in r) throw r.error;
+  return r.value;
 }
 
 export interface IdleCost {
@@ -97,9 +110,81 @@ export async function idleCost(d: Driver, ms: number): Promise<IdleCost> {
  * lingering fd spends most of a core and delivers thousands of events.
  */
 export async function expectQuiet(d: Driver, ms = 1000): Promise<void> {
-  expect(native.stats().tlsConnections, 'SSL objects alive').toBe(0);
-  expect(stateOf(d.map).lingering.size, 'closes still lingering').toBe(0);
+  const lingering = stateOf(d.map).lingering.size;
+  expect(native.stats().tlsConnections, `SSL objects alive (closes lingering: ${lingering})`).toBe(0);
+  expect(lingering, 'closes still lingering').toBe(0);
   const cost = await idleCost(d, ms);
   expect(cost.events, `events while idle (${JSON.stringify(cost)})`).toBeLessThanOrEqual(2);
   expect(cost.cpuMs, `CPU while idle (${JSON.stringify(cost)})`).toBeLessThan(ms * 0.15);
+}
+
+/** A reply of a step-driven peer (test/fixtures/tls-peer.py). */
+export interface StepReply {
+  ok: boolean;
+  error?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A Python peer that does one step per command (test/fixtures/tls-peer.py): the test decides
+ * what it sends and when, and can let it act while the server is not served at all.
+ */
+export class StepPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private out = '';
+  private stderr = '';
+  private pending: ((reply: StepReply) => void) | null = null;
+  private exited = false;
+  readonly log: string[] = [];
+
+  constructor(script = 'tls-peer.py') {
+    this.child = spawn('python3', [path.join(FIXTURES, script)], { stdio: ['pipe', 'pipe', 'pipe'], env: environmentFor('python3') });
+    this.child.stdout.on('data', (b: Buffer) => {
+      this.out += b.toString();
+      for (let nl = this.out.indexOf('\n'); nl >= 0; nl = this.out.indexOf('\n')) {
+        const line = this.out.slice(0, nl);
+        this.out = this.out.slice(nl + 1);
+        const resolve = this.pending;
+        this.pending = null;
+        resolve?.(JSON.parse(line) as StepReply);
+      }
+    });
+    this.child.stderr.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    this.child.on('close', () => {
+      this.exited = true;
+      this.pending?.({ ok: false, error: `the peer exited: ${this.stderr}` });
+      this.pending = null;
+    });
+  }
+
+  /** Runs one step; resolves with its reply (an error reply throws). */
+  async call(op: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<StepReply> {
+    if (this.pending !== null) throw new Error('one step at a time');
+    this.log.push(op);
+    const reply = await withDeadline(new Promise<StepReply>((resolve) => {
+      this.pending = resolve;
+      this.child.stdin.write(`${JSON.stringify({ op, ...args })}\n`);
+    }), timeoutMs, `the peer's step ${op}`);
+    if (!reply.ok) throw new Error(`the peer's step ${op} failed: ${reply.error}`);
+    return reply;
+  }
+
+  /** Ends the process (its socket closes with it, if still open); resolves once it has exited. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.on('close', () => resolve()));
+    this.child.stdin.end();
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(killer);
+  }
+}
+
+/** Resolves once cond() holds (checked every few ms, by Node's timers: between loop slices in blocking mode). */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }
