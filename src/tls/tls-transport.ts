@@ -4,8 +4,8 @@
 //
 // The states (TLS_STATES), and what each does with the channel's events:
 //   flushing   cleartext queued before startTls() is still being written (a STARTTLS reply):
-//              writes go to the socket in cleartext, reads wait; once the queue is empty the
-//              handshake starts
+//              those bytes go to the socket in cleartext, reads wait; once they are out the
+//              handshake starts (what was pushed after startTls() waits for it: TLS data)
 //   handshake  read and write events step it, as OpenSSL asks (WANT_READ / WANT_WRITE); output
 //              waits
 //   open       reads decrypt, writes encrypt; ciphertext the socket did not take goes out at the
@@ -16,13 +16,15 @@
 //   done       the unwrap completed or the channel closed: the SSL object is freed, and the
 //              channel has another transport (its socket, or the cleartext replay)
 // A peer that vanishes, resets or sends junk in any state makes a step throw: the channel's
-// dispatch turns that into its close (a disconnect) or handleError (the default closes).
+// dispatch turns that into its close (a disconnect) or handleError (the default closes). A
+// failed handshake or unwrap holds nothing back any more: output queued behind it fails.
 import type { TimerEntry } from '../engine/scheduler';
 import { native, type NativeTlsConnection } from '../binding/native';
 import { READ_INTEREST, WRITE_INTEREST } from '../engine/interest-bits';
 import { WROTE_ALL, WROTE_FULL, WROTE_TO_CLOSE, type OutputQueue, type WriteOutcome } from '../engine/output-queue';
 import { recvThrough, type Transport, type TransportSocket } from '../engine/transport';
 import type { Lingering } from '../engine/lingering';
+import { systemError } from '../errors';
 import type { TlsContext } from './context';
 import type { TlsInfo } from './info';
 
@@ -56,6 +58,14 @@ export class TlsTransport implements Transport {
   handshakeTimer: TimerEntry | null = null;
   private want = 0;
   private freed = false;
+  /** Flushing: bytes queued before startTls() not yet written (what is pushed after it is TLS data). */
+  private cleartextLeft = 0;
+  /**
+   * A handshake or unwrap step failed: the connection can carry nothing more. Output these
+   * states held back is no longer held: its write fails as a broken pipe, so that a channel
+   * whose handleClose chose closeWhenDone() after the error closes, instead of waiting forever.
+   */
+  private failed = false;
 
   /**
    * `conn` made over the channel's fd with `status` as its status array (tlsConnectionOver()),
@@ -67,6 +77,7 @@ export class TlsTransport implements Transport {
   ) {
     const queued = owner.queuedOutput();
     this.state = cleartextFirst && queued !== null && !queued.empty ? 'flushing' : 'handshake';
+    if (this.state === 'flushing') this.cleartextLeft = queued!.bytes;
   }
 
   /**
@@ -86,6 +97,7 @@ export class TlsTransport implements Transport {
   // ---- events ----
 
   claimsReadEvent(): boolean {
+    if (this.failed) return true;
     switch (this.state) {
       case 'open':
         return false;
@@ -101,6 +113,7 @@ export class TlsTransport implements Transport {
   }
 
   claimsWriteEvent(): boolean {
+    if (this.failed) return false;
     switch (this.state) {
       case 'flushing':
         return false;
@@ -122,6 +135,7 @@ export class TlsTransport implements Transport {
   }
 
   interest(mask: number): number {
+    if (this.failed) return mask & ~READ_INTEREST;
     switch (this.state) {
       case 'flushing':
         return (mask & ~READ_INTEREST) | WRITE_INTEREST;
@@ -173,9 +187,15 @@ export class TlsTransport implements Transport {
   }
 
   writev(bufs: Uint8Array[] | Uint8Array, firstOffset: number): number {
+    if (this.failed) throw systemError('EPIPE', 'send', '(the TLS connection failed)');
     switch (this.state) {
-      case 'flushing':
-        return this.plain.writev(bufs, firstOffset);
+      case 'flushing': {
+        // Only what was queued before startTls() goes in the clear; what follows it waits for the handshake.
+        if (this.cleartextLeft === 0) return -1;
+        const n = this.plain.writev(firstBytes(bufs, firstOffset, this.cleartextLeft), firstOffset);
+        if (n > 0) this.cleartextLeft -= n;
+        return n;
+      }
       case 'open':
         return this.conn.writev(bufs, firstOffset);
       default:
@@ -197,16 +217,18 @@ export class TlsTransport implements Transport {
    * what is pushed while the unwrap runs goes out in cleartext after it).
    */
   get holdsOutput(): boolean {
-    return this.state === 'handshake' || this.state === 'closing';
+    return (this.state === 'handshake' || this.state === 'closing') && !this.failed;
   }
 
   /**
-   * After the output queue wrote: once the cleartext before startTls() is out the handshake
-   * starts; ciphertext still waiting counts as a full socket (the close marker waits for it).
+   * After the output queue wrote: once the bytes queued before startTls() are out the handshake
+   * starts (what was pushed after it waits in the queue); ciphertext still waiting counts as a
+   * full socket (the close marker waits for it).
    */
   afterWrite(outcome: WriteOutcome, out: OutputQueue): WriteOutcome {
+    void out;
     if (this.state === 'flushing') {
-      if (outcome === WROTE_ALL && out.empty) {
+      if (this.cleartextLeft === 0) {
         this.state = 'handshake';
         this.start();
       }
@@ -262,6 +284,11 @@ export class TlsTransport implements Transport {
     socket.close();
   }
 
+  private fail(): void {
+    this.failed = true;
+    this.owner.touch();
+  }
+
   private free(): void {
     if (this.freed) return;
     this.freed = true;
@@ -278,7 +305,13 @@ export class TlsTransport implements Transport {
   }
 
   private step(): void {
-    const want = this.conn.handshake();
+    let want: number;
+    try {
+      want = this.conn.handshake();
+    } catch (err) {
+      this.fail();
+      throw err;
+    }
     this.want = want;
     this.owner.touch();
     if (want !== 0) return;
@@ -290,7 +323,13 @@ export class TlsTransport implements Transport {
 
   /** One step of the unwrap: true when plaintext the peer sent before its close_notify waits for the channel. */
   private stepShutdown(): boolean {
-    const r = this.conn.shutdown(true);
+    let r: number;
+    try {
+      r = this.conn.shutdown(true);
+    } catch (err) {
+      this.fail();
+      throw err;
+    }
     if (r !== 0) {
       this.want = r;
       this.owner.touch();
@@ -301,6 +340,23 @@ export class TlsTransport implements Transport {
     this.owner.unwrapped(rest.length > 0 ? rest : null);
     return false;
   }
+}
+
+/** The first `max` bytes of a gathered write (the first buffer from firstOffset): the buffers themselves when they hold no more. */
+function firstBytes(bufs: Uint8Array[] | Uint8Array, firstOffset: number, max: number): Uint8Array[] | Uint8Array {
+  if (bufs instanceof Uint8Array) return bufs.length - firstOffset <= max ? bufs : bufs.subarray(0, firstOffset + max);
+  let total = 0;
+  for (let i = 0; i < bufs.length; i++) {
+    const start = i === 0 ? firstOffset : 0;
+    const len = bufs[i].length - start;
+    if (total + len > max) {
+      const cut = bufs.slice(0, i + 1);
+      cut[i] = bufs[i].subarray(0, start + max - total);
+      return cut;
+    }
+    total += len;
+  }
+  return bufs;
 }
 
 /** The native connection for a channel's fd, and the status array it reports through. */
