@@ -157,6 +157,17 @@ export class DispatcherCore extends ChannelCore implements TlsOwner, ReplayOwner
       const code = this.socketError();
       if (code !== 0) reason = systemError(code, 'socket');
     }
+    if (reason === undefined) {
+      // The kqueue backend reports a peer's half-close as a hang-up once nothing is left in the
+      // socket (EV_EOF on the read filter), though that peer still reads and its last bytes may
+      // still wait above the fd. Input buffered there (the replay of cleartext read
+      // past a close_notify, TLS plaintext, a recv() override's surplus) is delivered first by
+      // the made-up reads, and the end of the stream read after it.
+      if (this.joined && this.owner!.readsAbove(this)) return;
+      // When the end was read and handleClose chose to finish the replies queued
+      // (closeWhenDone), their writes tell whether the peer is gone (EPIPE closes the channel).
+      if (this.readClosed && this.closeHandled && this.out !== null && !this.out.empty) return;
+    }
     this.closeOnce(reason);
   }
 

@@ -276,6 +276,11 @@ export class MapState {
     this.queueAgain();
   }
 
+  /** The channel has input above its fd that a made-up read event will deliver. */
+  readsAbove(core: ChannelCore): boolean {
+    return this.again.has(core);
+  }
+
   /**
    * Attached: the read events readAgain() asked for are delivered from a setImmediate, since no
    * fd will announce them. Also called when loopAsync() attaches: events asked for while no loop

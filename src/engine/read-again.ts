@@ -17,6 +17,11 @@ export class ReadAgain {
     if (!this.list.includes(core)) this.list.push(core);
   }
 
+  /** A read event is made up for the channel at the next iteration: it has input above its fd. */
+  has(core: ChannelCore): boolean {
+    return this.list.includes(core);
+  }
+
   /** Delivers the made-up read events; `delivered` is told of each channel that got one. */
   deliver(delivered: (core: ChannelCore) => void): void {
     const list = this.list;
