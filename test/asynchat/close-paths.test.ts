@@ -9,24 +9,20 @@
 // peer's end side by side: AsyncChat's default handleClose, and the idiom ported code uses,
 // `handleClose() { if (queued) closeWhenDone(); else close(); }`.
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SocketMap } from '../../src/engine/map-state';
 import { SO_SNDBUF, type Socket } from '../../src/binding/socket';
 import { AsyncChat } from '../../src/asynchat/async-chat';
-import { createTlsContext, type TlsContext } from '../../src/tls/context';
+import type { TlsContext } from '../../src/tls/context';
 import { LineChat, Listener, MODES, setBuffers, withMap, type Driver, type Mode } from '../helpers/asynchat';
-import { canTls, hasPython, makePki, type Pki } from '../helpers/tls';
+import { canTls, hasPython, tlsContexts } from '../helpers/tls';
 import { StepPeer, expectQuiet, numberedLines, runPython, served, serveUntil, LINE_BYTES, type PythonRun } from '../helpers/closing';
 
 const KiB = 1024;
 /** What a reset reads as: ECONNRESET, or EPIPE for a write that met it. */
 const RESET_CODES = ['ECONNRESET', 'EPIPE'];
 
-let pki: Pki | null = null;
-beforeAll(() => {
-  if (canTls) pki = makePki();
-});
-afterAll(() => pki?.cleanup());
+const contexts = tlsContexts();
 
 /** How the server's handleClose treats the peer's end. */
 type Ending = 'default' | 'idiom';
@@ -119,7 +115,7 @@ interface Outcome {
 async function serve(mode: Mode, tls: boolean, s: Scenario): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   await withMap(mode, async (d) => {
-    const ctx = tls ? createTlsContext({ cert: pki!.serverCert, key: pki!.serverKey }) : null;
+    const ctx = tls ? contexts.server()! : null;
     const servers: Replier[] = [];
     // The server's socket buffer holds 16 KiB (the kernel doubles it): replies queue in the channel.
     const listener = new Listener(d.map, (sock) => {
@@ -127,7 +123,7 @@ async function serve(mode: Mode, tls: boolean, s: Scenario): Promise<Outcome[]> 
       servers.push(new Replier(sock, d.map, ctx, d));
     });
     const clients = new Map<Ending, PythonRun<Report>>(ENDINGS.map((ending) => [ending, runPython<Report>('close-client.py', {
-      port: listener.port, tls, ca: pki?.files.ca, requests: [ending, ...s.requests], ...s.client,
+      port: listener.port, tls, ca: contexts.pki()?.files.ca, requests: [ending, ...s.requests], ...s.client,
     })]));
     const done = (): boolean => [...clients.values()].every((c) => c.result !== null) &&
       servers.length === ENDINGS.length && servers.every((r) => r.closed);
@@ -290,7 +286,7 @@ const request64 = (text: string): string => `${text.padEnd(63, ' ')}\n`;
 async function serveOne(
   d: Driver, tls: boolean, body: (server: () => Replier | null, peer: StepPeer, port: number) => Promise<void>,
 ): Promise<void> {
-  const ctx = tls ? createTlsContext({ cert: pki!.serverCert, key: pki!.serverKey }) : null;
+  const ctx = tls ? contexts.server()! : null;
   let server: Replier | null = null;
   const listener = new Listener(d.map, (sock) => {
     setBuffers(sock, SO_SNDBUF, 16 * KiB);
@@ -317,7 +313,7 @@ describe.skipIf(!hasPython)('what the close-path tests found', () => {
     it.skipIf(!canTls)('a TLS client whose last requests, close_notify and FIN come in one segment gets every reply', async () => {
       await withMap(mode, (d) => serveOne(d, true, async (server, peer, port) => {
         await served(d, peer.call('connect', { port }), 'connect');
-        await served(d, peer.call('handshake', { ca: pki!.files.ca }), 'the handshake');
+        await served(d, peer.call('handshake', { ca: contexts.pki()!.files.ca }), 'the handshake');
         await served(d, peer.call('send', { text: 'default\n' }), 'the ending');
         await serveUntil(d, () => server()?.ending === 'default', () => 'the ending read');
         server()!.acInBufferSize = 64;
@@ -344,7 +340,7 @@ describe.skipIf(!hasPython)('what the close-path tests found', () => {
       it.skipIf(tls && !canTls)('a peer that resets with replies queued: handleClose once, close() once, nothing left', async () => {
         await withMap(mode, (d) => serveOne(d, tls, async (server, peer, port) => {
           await served(d, peer.call('connect', { port, rcvbuf: 16 * KiB }), 'connect');
-          if (tls) await served(d, peer.call('handshake', { ca: pki!.files.ca }), 'the handshake');
+          if (tls) await served(d, peer.call('handshake', { ca: contexts.pki()!.files.ca }), 'the handshake');
           await served(d, peer.call('send', { text: '65536\n' }), 'the request');
           await serveUntil(d, () => (server()?.outputBuffered ?? 0) > 0, () => 'replies queued');
           await peer.call('reset');

@@ -90,9 +90,10 @@ export function runClient(cmd: string, args: string[], input?: string, timeoutMs
 
 /**
  * A test PKI, a server context and a client context that trusts its CA, made before the tests of
- * the describe this is called in (when TLS can run there) and cleaned up after them.
+ * the describe this is called in (when TLS can run there) and cleaned up after them. pki() gives
+ * the files, for clients in other processes.
  */
-export function tlsContexts(): { server(): TlsContext | undefined; client(): TlsContext | undefined } {
+export function tlsContexts(): { server(): TlsContext | undefined; client(): TlsContext | undefined; pki(): Pki | undefined } {
   let pki: Pki | undefined;
   let server: TlsContext | undefined;
   let client: TlsContext | undefined;
@@ -103,5 +104,5 @@ export function tlsContexts(): { server(): TlsContext | undefined; client(): Tls
     client = createTlsContext({ ca: pki.caCert });
   });
   afterAll(() => pki?.cleanup());
-  return { server: () => server, client: () => client };
+  return { server: () => server, client: () => client, pki: () => pki };
 }

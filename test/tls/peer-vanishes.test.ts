@@ -17,25 +17,21 @@
 // idiom `if (queued) closeWhenDone(); else close();` with output the TLS state holds back (the
 // 4 MiB flush, a WELCOME waiting for the handshake, a BYE waiting for the unwrap). The six peers
 // of a state run at once against one map.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SocketMap } from '../../src/engine/map-state';
 import { ENGINE } from '../../src/engine/channel-core';
 import { SO_SNDBUF, type Socket } from '../../src/binding/socket';
-import { createTlsContext, type TlsContext } from '../../src/tls/context';
+import type { TlsContext } from '../../src/tls/context';
 import { TlsTransport } from '../../src/tls/tls-transport';
 import { ReplayTransport } from '../../src/tls/replay-transport';
 import { LineChat, Listener, MODES, setBuffers, withMap, type Mode } from '../helpers/asynchat';
-import { canTls, hasPython, makePki, type Pki } from '../helpers/tls';
+import { canTls, hasPython, tlsContexts } from '../helpers/tls';
 import { StepPeer, expectQuiet, served, serveUntil, waitFor } from '../helpers/closing';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-let pki: Pki | null = null;
-beforeAll(() => {
-  if (canTls) pki = makePki();
-});
-afterAll(() => pki?.cleanup());
+const contexts = tlsContexts();
 
 const STATES = ['flushing', 'handshake', 'open', 'closing', 'unwrapped', 'replay'] as const;
 type State = typeof STATES[number];
@@ -181,7 +177,7 @@ interface Run {
 async function scenario(mode: Mode, state: State): Promise<Run[]> {
   const runs: Run[] = [];
   await withMap(mode, async (d) => {
-    const ctx = createTlsContext({ cert: pki!.serverCert, key: pki!.serverKey });
+    const ctx = contexts.server()!;
     const servers: Server[] = [];
     const listener = new Listener(d.map, (sock) => {
       setBuffers(sock, SO_SNDBUF, 16 * KiB);
@@ -198,7 +194,7 @@ async function scenario(mode: Mode, state: State): Promise<Run[]> {
       await peer.call('send', { text: `${hello}\n` });
       await waitFor(() => servers.some((s) => s.lines[0] === hello), 'the first line');
       const server = servers.find((s) => s.lines[0] === hello)!;
-      await reach(state, peer, () => server, pki!.files.ca);
+      await reach(state, peer, () => server, contexts.pki()!.files.ca);
       const run: Run = { action, ending, server, peer, end: null };
       runs.push(run);
       if (action === 'junk') {
@@ -318,7 +314,7 @@ describe.skipIf(!canTls || !hasPython)('a reset while the replay waits (issue 19
   // the socket would have made it (it was null).
   it.each(MODES)('%s: closeReason is the reset', async (mode) => {
     await withMap(mode, async (d) => {
-      const ctx = createTlsContext({ cert: pki!.serverCert, key: pki!.serverKey });
+      const ctx = contexts.server()!;
       let server: Server | null = null;
       const listener = new Listener(d.map, (sock) => {
         server = new HoldingServer(sock, d.map, ctx, true);
@@ -326,7 +322,7 @@ describe.skipIf(!canTls || !hasPython)('a reset while the replay waits (issue 19
       const peer = new StepPeer();
       try {
         await served(d, peer.call('connect', { port: listener.port }), 'connect');
-        await served(d, reach('replay', peer, () => server ?? undefined, pki!.files.ca), 'the replay');
+        await served(d, reach('replay', peer, () => server ?? undefined, contexts.pki()!.files.ca), 'the replay');
         expect(stage(server!)).toBe('replay');
         // Not served meanwhile: the reset is there when the channel reads again.
         await peer.call('reset');
@@ -355,7 +351,7 @@ describe.skipIf(!canTls || !hasPython)('STARTTLS: what is pushed after startTls(
   // queued before startTls() go out in cleartext now; the rest waits for the handshake.
   it.each(MODES)('%s', async (mode) => {
     await withMap(mode, async (d) => {
-      const ctx = createTlsContext({ cert: pki!.serverCert, key: pki!.serverKey });
+      const ctx = contexts.server()!;
       let server: Server | null = null;
       const listener = new Listener(d.map, (sock) => {
         server = new Server(sock, d.map, ctx, false);
@@ -365,7 +361,7 @@ describe.skipIf(!canTls || !hasPython)('STARTTLS: what is pushed after startTls(
         await served(d, peer.call('connect', { port: listener.port }), 'connect');
         await served(d, peer.call('send', { text: 'STARTTLS\n' }), 'STARTTLS');
         expect((await served(d, peer.call('line'), 'OK')).line).toBe('OK');
-        await served(d, peer.call('handshake', { ca: pki!.files.ca }), 'the handshake');
+        await served(d, peer.call('handshake', { ca: contexts.pki()!.files.ca }), 'the handshake');
         expect((await served(d, peer.call('line'), 'the greeting')).line).toBe('WELCOME');
       } finally {
         await peer.stop();
