@@ -16,7 +16,7 @@ import { AsyncChat } from '../../src/asynchat/async-chat';
 import type { TlsContext } from '../../src/tls/context';
 import { LineChat, Listener, MODES, setBuffers, withMap, type Driver, type Mode } from '../helpers/asynchat';
 import { canTls, hasPython, tlsContexts } from '../helpers/tls';
-import { StepPeer, expectQuiet, numberedLines, runPython, served, serveUntil, LINE_BYTES, type PythonRun } from '../helpers/closing';
+import { StepPeer, expectQuiet, numberedLines, runPython, served, serveUntil, withPeer, LINE_BYTES, type PythonRun } from '../helpers/closing';
 
 const KiB = 1024;
 /** What a reset reads as: ECONNRESET, or EPIPE for a write that met it. */
@@ -101,8 +101,8 @@ interface Scenario {
   requests: string[];
   /** close-client.py's options besides port, tls, ca and requests. */
   client: { halfClose?: boolean; rcvbuf?: number; chunk?: number; paceMs?: number };
-  /** Every line pushed must arrive (false: a prefix of them, for close() with output queued). */
-  whole: boolean;
+  /** handleClose ran (once), with output still queued ('some') or none (0); absent: it must not run. */
+  handleClose?: 'some' | 0;
 }
 
 interface Outcome {
@@ -172,7 +172,7 @@ function expectCleanEnd(o: Outcome, tls: boolean): void {
 const HALF_CLOSE: Scenario = {
   requests: Array(64).fill('256'),
   client: { halfClose: true, rcvbuf: 16 * KiB },
-  whole: true,
+  handleClose: 'some',
 };
 
 // 8 MiB to a client that closed its side first and reads 16 KiB a millisecond: past the
@@ -181,15 +181,23 @@ const HALF_CLOSE: Scenario = {
 const SLOW_READER: Scenario = {
   requests: Array(4).fill('32768'),
   client: { halfClose: true, rcvbuf: 16 * KiB, chunk: 16 * KiB, paceMs: 1 },
-  whole: true,
+  handleClose: 'some',
 };
 
-// 4 MiB pushed into a 16 KiB socket buffer, then the close mark, to a client that reads fast.
-const FULL_BUFFER_MARK: Scenario = { requests: ['65536 mark'], client: {}, whole: true };
+// 4 MiB pushed into a 16 KiB socket buffer, then the close mark, to a client that reads fast:
+// handleClose runs at the mark, with the queue empty (Python's order).
+const FULL_BUFFER_MARK: Scenario = { requests: ['65536 mark'], client: {}, handleClose: 0 };
 
 // 4 MiB pushed, then close() at once: Python drops what is queued, and so does close() after
 // one last non-blocking send; what arrives must still be a clean prefix, properly ended.
-const FULL_BUFFER_CLOSE: Scenario = { requests: ['65536 close'], client: {}, whole: false };
+const FULL_BUFFER_CLOSE: Scenario = { requests: ['65536 close'], client: {} };
+
+/** The scenarios where every byte pushed must arrive. */
+const WHOLE: [string, Scenario][] = [
+  ['a client that half-closes after its requests gets every reply, then the end', HALF_CLOSE],
+  ['a client that closes first gets megabytes, paced, then the end', SLOW_READER],
+  ['closeWhenDone() with 4 MiB queued behind a full 16 KiB buffer: all of it, then the end', FULL_BUFFER_MARK],
+];
 
 const TRANSPORTS = [
   { name: 'cleartext', tls: false },
@@ -199,32 +207,13 @@ const TRANSPORTS = [
 describe.skipIf(!hasPython)('closing without losing (issue 24)', () => {
   describe.each(MODES)('%s', (mode) => {
     describe.each(TRANSPORTS)('$name', ({ tls }) => {
-      it.skipIf(tls && !canTls)('a client that half-closes after its requests gets every reply, then the end', async () => {
-        const outcomes = await serve(mode, tls, HALF_CLOSE);
-        for (const o of outcomes) {
-          expectEverything(o, HALF_CLOSE, tls);
-          // The case in question: the peer's end came with replies still queued.
+      it.skipIf(tls && !canTls).each(WHOLE)('%s', async (_, scenario) => {
+        for (const o of await serve(mode, tls, scenario)) {
+          expectEverything(o, scenario, tls);
+          // The case in question: the peer's end came with replies still queued (or the mark, with none).
           expect(o.server.closes, o.ending).toBe(1);
-          expect(o.server.queuedAtClose, o.ending).toBeGreaterThan(0);
-        }
-      });
-
-      it.skipIf(tls && !canTls)('a client that closes first gets megabytes, paced, then the end', async () => {
-        const outcomes = await serve(mode, tls, SLOW_READER);
-        for (const o of outcomes) {
-          expectEverything(o, SLOW_READER, tls);
-          expect(o.server.closes, o.ending).toBe(1);
-          expect(o.server.queuedAtClose, o.ending).toBeGreaterThan(0);
-        }
-      });
-
-      it.skipIf(tls && !canTls)('closeWhenDone() with 4 MiB queued behind a full 16 KiB buffer: all of it, then the end', async () => {
-        const outcomes = await serve(mode, tls, FULL_BUFFER_MARK);
-        for (const o of outcomes) {
-          expectEverything(o, FULL_BUFFER_MARK, tls);
-          // Python's order: handleClose at the mark, with the queue empty.
-          expect(o.server.closes, o.ending).toBe(1);
-          expect(o.server.queuedAtClose, o.ending).toBe(0);
+          if (scenario.handleClose === 0) expect(o.server.queuedAtClose, o.ending).toBe(0);
+          else expect(o.server.queuedAtClose, o.ending).toBeGreaterThan(0);
         }
       });
 
@@ -282,24 +271,13 @@ describe.skipIf(!hasPython)('closing without losing (issue 24)', () => {
 /** A Replier request line of exactly 64 bytes: one TLS record that fills a 64-byte read. */
 const request64 = (text: string): string => `${text.padEnd(63, ' ')}\n`;
 
-/** One server for a StepPeer: the listener hands over the first connection. */
-async function serveOne(
-  d: Driver, tls: boolean, body: (server: () => Replier | null, peer: StepPeer, port: number) => Promise<void>,
-): Promise<void> {
+/** A Replier (16 KiB send buffer) for a StepPeer's connection. */
+function serveOne(d: Driver, tls: boolean, body: (server: () => Replier | null, peer: StepPeer, port: number) => Promise<void>): Promise<void> {
   const ctx = tls ? contexts.server()! : null;
-  let server: Replier | null = null;
-  const listener = new Listener(d.map, (sock) => {
+  return withPeer(d, (sock) => {
     setBuffers(sock, SO_SNDBUF, 16 * KiB);
-    server = new Replier(sock, d.map, ctx, d);
-  });
-  const peer = new StepPeer();
-  try {
-    await body(() => server, peer, listener.port);
-  } finally {
-    await peer.stop();
-  }
-  await expectQuiet(d, 500);
-  listener.close();
+    return new Replier(sock, d.map, ctx, d);
+  }, body);
 }
 
 describe.skipIf(!hasPython)('what the close-path tests found', () => {

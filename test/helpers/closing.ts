@@ -8,7 +8,8 @@ import { resetStats, stats } from '../../src/binding/backends';
 import { native } from '../../src/binding/native';
 import { stateOf } from '../../src/engine/map-state';
 import { environmentFor } from '../examples/helpers';
-import type { Driver } from './asynchat';
+import type { Socket } from '../../src/binding/socket';
+import { Listener, type Driver } from './asynchat';
 import { withDeadline } from './reactor';
 import { runClient, type ChildResult } from './tls';
 
@@ -187,4 +188,27 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+/**
+ * A listener whose first connection `accept` turns into the server, and a StepPeer to talk to it:
+ * runs `body`, stops the peer, then checks that nothing is left running (expectQuiet) and closes
+ * the listener.
+ */
+export async function withPeer<T>(
+  d: Driver, accept: (sock: Socket) => T, body: (server: () => T | null, peer: StepPeer, port: number) => Promise<void>,
+  idleMs = 500,
+): Promise<void> {
+  let server: T | null = null;
+  const listener = new Listener(d.map, (sock) => {
+    server = accept(sock);
+  });
+  const peer = new StepPeer();
+  try {
+    await body(() => server, peer, listener.port);
+  } finally {
+    await peer.stop();
+  }
+  await expectQuiet(d, idleMs);
+  listener.close();
 }

@@ -26,7 +26,7 @@ import { TlsTransport } from '../../src/tls/tls-transport';
 import { ReplayTransport } from '../../src/tls/replay-transport';
 import { LineChat, Listener, MODES, setBuffers, withMap, type Mode } from '../helpers/asynchat';
 import { canTls, hasPython, tlsContexts } from '../helpers/tls';
-import { StepPeer, expectQuiet, served, serveUntil, waitFor } from '../helpers/closing';
+import { StepPeer, expectQuiet, served, serveUntil, waitFor, withPeer } from '../helpers/closing';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -313,34 +313,22 @@ describe.skipIf(!canTls || !hasPython)('a reset while the replay waits (issue 19
   // as the event's HUP and ERR: the socket's pending error is now the close reason, as a read of
   // the socket would have made it (it was null).
   it.each(MODES)('%s: closeReason is the reset', async (mode) => {
-    await withMap(mode, async (d) => {
-      const ctx = contexts.server()!;
-      let server: Server | null = null;
-      const listener = new Listener(d.map, (sock) => {
-        server = new HoldingServer(sock, d.map, ctx, true);
-      });
-      const peer = new StepPeer();
-      try {
-        await served(d, peer.call('connect', { port: listener.port }), 'connect');
-        await served(d, reach('replay', peer, () => server ?? undefined, contexts.pki()!.files.ca), 'the replay');
-        expect(stage(server!)).toBe('replay');
-        // Not served meanwhile: the reset is there when the channel reads again.
-        await peer.call('reset');
-        server!.hold = false;
-        server!.updateInterest();
-        await serveUntil(d, () => server!.closed, () => 'the server closed');
-      } finally {
-        await peer.stop();
-      }
-      const s = server!;
+    await withMap(mode, (d) => withPeer(d, (sock) => new HoldingServer(sock, d.map, contexts.server()!, true), async (server, peer, port) => {
+      await served(d, peer.call('connect', { port }), 'connect');
+      await served(d, reach('replay', peer, () => server() ?? undefined, contexts.pki()!.files.ca), 'the replay');
+      const s = server()!;
+      expect(stage(s)).toBe('replay');
+      // Not served meanwhile: the reset is there when the channel reads again.
+      await peer.call('reset');
+      s.hold = false;
+      s.updateInterest();
+      await serveUntil(d, () => s.closed, () => 'the server closed');
       expect(s.closes).toBe(1);
       // Blocking: the fd's event comes before the made-up reads of the replay. Attached: either
       // may come first (a setImmediate and the reactor's fd), and the replay may be read out first.
       expect(mode === 'blocking' ? ['replay'] : ['replay', 'plain']).toContain(s.endedIn);
       expect(codeOf(s.closeReason)).toBe('ECONNRESET');
-      await expectQuiet(d, 500);
-      listener.close();
-    });
+    }));
   });
 });
 
@@ -350,26 +338,15 @@ describe.skipIf(!canTls || !hasPython)('STARTTLS: what is pushed after startTls(
   // included (the client's handshake then failed on it: "wrong version number"). Only the bytes
   // queued before startTls() go out in cleartext now; the rest waits for the handshake.
   it.each(MODES)('%s', async (mode) => {
-    await withMap(mode, async (d) => {
-      const ctx = contexts.server()!;
-      let server: Server | null = null;
-      const listener = new Listener(d.map, (sock) => {
-        server = new Server(sock, d.map, ctx, false);
-      });
-      const peer = new StepPeer();
-      try {
-        await served(d, peer.call('connect', { port: listener.port }), 'connect');
-        await served(d, peer.call('send', { text: 'STARTTLS\n' }), 'STARTTLS');
-        expect((await served(d, peer.call('line'), 'OK')).line).toBe('OK');
-        await served(d, peer.call('handshake', { ca: contexts.pki()!.files.ca }), 'the handshake');
-        expect((await served(d, peer.call('line'), 'the greeting')).line).toBe('WELCOME');
-      } finally {
-        await peer.stop();
-      }
-      await serveUntil(d, () => server!.closed, () => 'the server closed');
-      expect(server!.errors).toEqual([]);
-      await expectQuiet(d, 200);
-      listener.close();
-    });
+    await withMap(mode, (d) => withPeer(d, (sock) => new Server(sock, d.map, contexts.server()!, false), async (server, peer, port) => {
+      await served(d, peer.call('connect', { port }), 'connect');
+      await served(d, peer.call('send', { text: 'STARTTLS\n' }), 'STARTTLS');
+      expect((await served(d, peer.call('line'), 'OK')).line).toBe('OK');
+      await served(d, peer.call('handshake', { ca: contexts.pki()!.files.ca }), 'the handshake');
+      expect((await served(d, peer.call('line'), 'the greeting')).line).toBe('WELCOME');
+      await peer.stop();
+      await serveUntil(d, () => server()!.closed, () => 'the server closed');
+      expect(server()!.errors).toEqual([]);
+    }));
   });
 });
