@@ -58,17 +58,20 @@ export function runPython<T>(script: string, args: unknown, timeoutMs = 30_000):
 
 /**
  * Serves the map until cond() holds, in slices, giving Node's own loop a turn between them: in
- * blocking mode that is when a child process's output and exit are seen. Throws past the deadline.
+ * blocking mode that is when a child process's output and exit are seen. Throws past the deadline
+ * (before the test's own timeout, so that `what` says what was awaited).
  */
-export async function serveUntil(d: Driver, cond: () => boolean, what: () => string, timeoutMs = 20_000): Promise<void> {
+export async function serveUntil(d: Driver, cond: () => boolean, what: () => string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
     if (stateOf(d.map).alive) {
       try {
-        await d.until(cond, what(), 20);
-      } catch {
-        // a slice ended: look at the children, then serve again
+        await d.until(cond, 'a slice', 20);
+      } catch (err) {
+        // A slice ended (its time, or the map emptied): look at the children, then serve again.
+        // Anything else escaped the loop, and is the test's failure.
+        if (!/^(timed out after \d+ ms: a slice|the map (emptied before|is empty, so never): a slice)$/.test(String((err as Error).message))) throw err;
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
