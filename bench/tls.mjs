@@ -14,11 +14,12 @@
 //
 //   node bench/tls.mjs [--quick] [--rounds 7] [--duration 2] [--warmup 1] [--connections 50]
 //                      [--depth 16] [--line-size 32] [--name latest] [--no-build]
-//                      [--compare-addon FILE]
+//                      [--compare-addon FILE] [--compare-tree DIR]
 //
 // --compare-addon FILE adds every asynchat TLS server once more, loading that build of the addon
 // (ASYNCHAT_ADDON), and reports this build against it: a native change measured before/after in
-// the same rounds.
+// the same rounds. --compare-tree DIR does the same with another checkout's servers, dist/ and
+// addon (npm install there first): a change of both measured before/after.
 //
 // Results: bench/results/tls-<name>.{json,md} (name: latest, or quick with --quick). Without
 // OpenSSL's headers (Debian: libssl-dev) it falls back to a Node client (lib/node-tls-client.mjs)
@@ -49,6 +50,7 @@ function parseArgs(argv) {
     lineSize: Number(arg('line-size', 32)),
     name: arg('name', quick ? 'quick' : 'latest'),
     compareAddon: arg('compare-addon', null),
+    compareTree: arg('compare-tree', null),
   };
 }
 
@@ -71,6 +73,23 @@ function withAddonBefore(w, file) {
   }));
   const ratios = tlsServers.map((s) => ({
     of: s.id, to: `${s.id}:before`, min: null, text: `${s.family} TLS, this addon vs ${path.basename(file)}`,
+  }));
+  return { ...w, servers: [...w.servers, ...before], ratios: [...w.ratios, ...ratios] };
+}
+
+/**
+ * With --compare-tree DIR: each asynchat TLS server again as the checkout DIR built it (its
+ * bench/servers file, dist/ and addon), and this tree's against it: a change of the TypeScript
+ * and the addon together, measured before/after in the same rounds.
+ */
+function withTreeBefore(w, dir) {
+  if (dir === null) return w;
+  const tlsServers = w.servers.filter((s) => s.kind === 'asynchat' && s.tls);
+  const before = tlsServers.map((s) => ({
+    ...s, id: `${s.id}:before`, file: path.join(path.resolve(dir), 'bench', 'servers', s.file), label: `${s.label}, before`,
+  }));
+  const ratios = tlsServers.map((s) => ({
+    of: s.id, to: `${s.id}:before`, min: null, text: `${s.family} TLS, this tree vs ${path.basename(path.resolve(dir))}`,
   }));
   return { ...w, servers: [...w.servers, ...before], ratios: [...w.ratios, ...ratios] };
 }
@@ -230,7 +249,7 @@ async function main() {
       log('verifier self-check: a corrupted echo over TLS is rejected');
     }
     const cases = [];
-    for (const w of workloads(o, certArgs)) cases.push(await runWorkload(withAddonBefore(w, o.compareAddon), o, client));
+    for (const w of workloads(o, certArgs)) cases.push(await runWorkload(withTreeBefore(withAddonBefore(w, o.compareAddon), o.compareTree), o, client));
     const result = {
       meta: {
         date: new Date().toISOString(), node: process.version, openssl: process.versions.openssl,
@@ -238,6 +257,7 @@ async function main() {
         loadBefore, loadAfter: os.loadavg()[0], quick: o.quick, rounds: o.rounds, prime: o.prime, warmup: o.warmup,
         duration: o.duration, conns: o.conns, lineSize: o.lineSize, client: client.kind, notes: client.note ? [client.note] : [],
         compareAddon: o.compareAddon,
+        compareTree: o.compareTree,
         commit: git(['rev-parse', '--short', 'HEAD']), dirty: (git(['status', '--porcelain', '--', 'src', 'native']) ?? '') !== '',
         ...build, seconds: (Date.now() - started) / 1000,
       },
