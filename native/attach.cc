@@ -209,17 +209,41 @@ void Reactor::Drain() {
     try {
       int refused;
       n = Reported(Poll(0, &refused));
-      if (n <= 0) break;
-      a->callback.MakeCallback(self, {Napi::Number::New(env_, n)}, *a->context);
     } catch (const Napi::Error& e) {
       napi_fatal_exception(env_, e.Value());
       break;
     }
+    if (n <= 0) break;
+    BatchCall call = CallOnBatch(a, self, n);
+    if (call == BatchCall::kEnvGone) return;
+    if (call == BatchCall::kThrew) break;
     // The callback may have detached, closed, or re-attached this reactor.
     if (attachment_ != a || a->generation != generation || !poller_) return;
     if (n < capacity_) break;
   }
   Flush();
+}
+
+// Calls onBatch(n). Through the C API and not
+// node-addon-api's MakeCallback, because of a worker being terminated: its libuv loop still
+// runs callbacks while JavaScript is no longer allowed, the call fails with no exception
+// pending, and node-addon-api's error for that case aborts the process (seen under qemu on
+// Node 24: "Error::Error napi_define_properties"). Then the environment is going away and its
+// cleanup hook detaches the reactor; the drain just stops.
+Reactor::BatchCall Reactor::CallOnBatch(Attachment* a, Napi::Object self, int n) {
+  napi_value argv[1];
+  napi_value result;
+  if (napi_create_int32(env_, n, &argv[0]) != napi_ok) return BatchCall::kEnvGone;
+  napi_status status = napi_make_callback(env_, a->context->operator napi_async_context(), self,
+                                          a->callback.Value(), 1, argv, &result);
+  if (status == napi_ok) return BatchCall::kDone;
+  bool pending = false;
+  napi_value error;
+  if (napi_is_exception_pending(env_, &pending) != napi_ok || !pending ||
+      napi_get_and_clear_last_exception(env_, &error) != napi_ok)
+    return BatchCall::kEnvGone;
+  napi_fatal_exception(env_, error);  // the program's own error: 'uncaughtException', as Node's
+  return BatchCall::kThrew;
 }
 
 // Something can be reported without waiting, so Node's loop must not sleep: an always-ready

@@ -74,6 +74,8 @@ class Reactor : public Napi::ObjectWrap<Reactor> {
 
   // Attached mode (attach.cc).
   void Drain();
+  enum class BatchCall { kDone, kThrew, kEnvGone };
+  BatchCall CallOnBatch(Attachment* a, Napi::Object self, int n);
   bool ReadyWithoutWaiting() const;
   void SyncWakeHandle(int fd);
   void StopAttachment();

@@ -1,12 +1,14 @@
 // The addon in worker threads: each worker loads it into its own environment (its own state,
 // reactors and stats), serves its own sockets in attached mode at the same time as the others,
-// and exits cleanly; terminating a worker whose reactor is attached does not crash the process.
+// and exits cleanly; terminating a worker whose reactor is attached does not crash the process,
+// even when the termination lands inside its batch callback.
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import path from 'node:path';
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { spawnSync } from 'node:child_process';
 import { native, EV } from '../../src/binding/native';
 import { defaultBackend, stats } from '../../src/binding/backends';
 import { socketpair } from '../../src/binding/socket';
@@ -189,6 +191,18 @@ describe(`worker threads (${backend})`, () => {
     }
     // the worker's reactor went with its environment: nothing is left open but what we closed
     if (fdsBefore) expect(diffFds(fdsBefore, openFds())).toEqual([]);
+  });
+
+  it('terminating a worker in the middle of a batch callback ends its drain, not the process', () => {
+    // In a child process, so that an abort shows as a failed test instead of a lost vitest worker
+    // (it did: "FATAL ERROR: Error::Error napi_define_properties" under qemu, on any Node).
+    const child = spawnSync(process.execPath, [path.join(__dirname, '..', 'fixtures', 'terminate-ready-worker.mjs')], {
+      env: { ...process.env, ASYNCHAT_BACKEND: backend },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.stderr).not.toContain('FATAL');
+    expect({ status: child.status, stdout: child.stdout.trim() }).toEqual({ status: 0, stdout: 'terminated 1' });
   });
 
   it('terminating a worker right after it attached, before any traffic, is safe too', async () => {
