@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { native, EV, type NativeReactor } from '../../src/binding/native';
 import { defaultBackend, resetStats, stats } from '../../src/binding/backends';
 import { socketpair, pipe, type Socket } from '../../src/binding/socket';
@@ -224,6 +224,32 @@ describe(`attached mode (${backend})`, () => {
     await withDeadline(closedInside, 2000, 'batch after re-attach');
     expect(() => h.reactor.wait(0)).toThrow(expect.objectContaining({ code: 'ERR_ASYNCHAT_CLOSED' }));
     expect(first).toBe(1);
+  });
+
+  it("an error thrown by onBatch is the process's uncaughtException, and the next batch still comes", () => {
+    // In a child process: vitest takes an uncaught error as a failed run.
+    const script = `
+      import { native, backend, READ } from ${JSON.stringify(path.join(__dirname, '..', 'fixtures', 'addon.mjs'))};
+      const reactor = new native.Reactor(backend, new Int32Array(16));
+      const [watched, peer] = native.socketpair();
+      native.send(peer, Buffer.from('x'));
+      process.on('uncaughtException', (error) => console.log('uncaught ' + error.message));
+      let batches = 0;
+      reactor.attach(() => {
+        if (++batches === 1) throw new Error('from onBatch');
+        console.log('batch ' + batches);
+        reactor.close();
+      });
+      reactor.setInterest(watched, READ);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, ASYNCHAT_BACKEND: backend },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect({ status: child.status, stdout: child.stdout.trim().split('\n') }).toEqual({
+      status: 0,
+      stdout: ['uncaught from onBatch', 'batch 2'],
+    });
   });
 
   describe('the process is not held open once the reactor lets go', () => {
