@@ -194,11 +194,12 @@ export class AsyncChat extends Dispatcher {
   push(data: Uint8Array | string): void {
     // The queue was made before a subclass could set `encoding`: other encodings are applied here.
     if (typeof data === 'string' && this.encoding !== 'utf8') data = Buffer.from(data, this.encoding);
-    const out = this[ENGINE].out;
+    const core = this[ENGINE];
+    const out = core.out;
     out.push(data);
     if (this.debug) this.logInfo(`push ${data.length} bytes`);
-    if (out.bytes > this.outputHighWater) this[ENGINE].overHighWater();
-    this[ENGINE].outputPending();
+    if (out.bytes > this.outputHighWater) core.overHighWater();
+    core.outputPending();
   }
 
   /**
@@ -207,10 +208,11 @@ export class AsyncChat extends Dispatcher {
    * data is best pushed with push(), which packs it into shared blocks.
    */
   pushShared(data: Uint8Array): void {
-    const out = this[ENGINE].out;
+    const core = this[ENGINE];
+    const out = core.out;
     out.pushShared(data);
-    if (out.bytes > this.outputHighWater) this[ENGINE].overHighWater();
-    this[ENGINE].outputPending();
+    if (out.bytes > this.outputHighWater) core.overHighWater();
+    core.outputPending();
   }
 
   /** Queues a producer; bytes or a string given instead are queued as they are, as Python does. */
