@@ -23,12 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { buildAddon } from './build-addon.mjs';
 import { arm64Env, whyNoArm64 } from './emulation.mjs';
 import { nodeDist } from './node-dist.mjs';
+import { splitArgs } from './script-args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const dashdash = argv.indexOf('--');
-const ours = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
-const vitestArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+const { ours, vitestArgs } = splitArgs();
 const minutesAt = ours.indexOf('--minutes');
 const minutes = minutesAt >= 0 ? Number(ours[minutesAt + 1]) : 15;
 const started = Date.now();

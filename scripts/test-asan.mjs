@@ -17,15 +17,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { splitArgs } from './script-args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'build-asan');
 const addon = path.join(out, 'Release', 'asynchat.node');
 const logs = path.join(out, 'asan-logs');
-const argv = process.argv.slice(2);
-const dashdash = argv.indexOf('--');
-const ours = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
-const vitestArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+const { ours, vitestArgs } = splitArgs();
 const started = Date.now();
 
 // Detect leaks no (Node does not free everything at exit); stop at the first error.

@@ -19,13 +19,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildShim } from '../test/kqueue-shim/build.mjs';
+import { splitArgs } from './script-args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
-const argv = process.argv.slice(2);
-const dashdash = argv.indexOf('--');
-const vitestArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
-const ours = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+const { ours, vitestArgs } = splitArgs();
 const noBuild = ours.includes('--no-build');
 const kqueueOnly = ours.includes('--kqueue-only');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'asynchat-backends-'));

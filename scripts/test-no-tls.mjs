@@ -15,14 +15,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { splitArgs } from './script-args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = 'build-no-tls';
 const addon = path.join(root, out, 'Release', 'asynchat.node');
-const argv = process.argv.slice(2);
-const dashdash = argv.indexOf('--');
-const ours = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
-const vitestArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+const { ours, vitestArgs } = splitArgs();
 const started = Date.now();
 
 const FILES = [

@@ -23,12 +23,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAddon } from './build-addon.mjs';
 import { nodeDist, PINNED } from './node-dist.mjs';
+import { splitArgs } from './script-args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const dashdash = argv.indexOf('--');
-const ours = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
-const vitestArgs = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+const { ours, vitestArgs } = splitArgs();
 const major = ours.find((a) => /^\d+$/.test(a));
 const started = Date.now();
 
